@@ -1,0 +1,8 @@
+"""Frozen, validated configs for every long engine call."""
+
+from .base import ConfigBase
+from .inference import EvalConfig, PredictConfig
+from .quant import QuantConfig
+from .train import TrainConfig, TransferConfig
+
+__all__ = ["ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig", "QuantConfig"]

@@ -1,0 +1,55 @@
+"""Prediction and evaluation configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import ConfigBase
+
+BLENDS = ("gaussian", "constant")
+
+
+@dataclass(frozen=True)
+class PredictConfig(ConfigBase):
+    """How to run a model over images. ``tile=0`` and ``threshold=None`` take the model's own."""
+
+    tile: int = 0
+    overlap: float = 0.25
+    blend: str = "gaussian"
+    batch_size: int = 8
+    threshold: float | None = None
+    tta: bool = False
+    device: str = "auto"
+    mixed_precision: bool = True
+    min_size: int = 0  # objects smaller than this many pixels are removed
+    fill_holes: bool = True
+
+    def __post_init__(self) -> None:
+        self._check(isinstance(self.tile, int) and (self.tile == 0 or self.tile >= 16), "tile",
+                    "must be 0 (the model's tile size) or an integer >= 16")
+        self._check_range("overlap", 0, 1, high_open=True)
+        self._check_choice("blend", BLENDS)
+        self._check(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size",
+                    "must be an integer >= 1")
+        if self.threshold is not None:
+            self._check_range("threshold", 0, 1, low_open=True, high_open=True)
+        self._check(isinstance(self.min_size, int) and self.min_size >= 0, "min_size",
+                    "must be an integer >= 0")
+
+
+@dataclass(frozen=True)
+class EvalConfig(ConfigBase):
+    """How predictions are scored against truth."""
+
+    threshold: float = 0.5
+    match_iou: float = 0.5  # objects match when their IoU is at least this
+    n_overlays: int = 3  # best and worst images drawn as overlay PNGs
+    sweep: tuple = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+
+    def __post_init__(self) -> None:
+        self._check_range("threshold", 0, 1, low_open=True, high_open=True)
+        self._check_range("match_iou", 0, 1, low_open=True)
+        self._check(isinstance(self.n_overlays, int) and self.n_overlays >= 0, "n_overlays",
+                    "must be an integer >= 0")
+        self._check(len(self.sweep) > 0 and all(0 < t < 1 for t in self.sweep), "sweep",
+                    "must be a non-empty list of thresholds strictly between 0 and 1")

@@ -1,0 +1,82 @@
+"""The only place that chooses the compute device and thread counts."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    name: str  # "cpu", "cuda", "cuda:1", "mps"
+    kind: str  # "cpu" | "cuda" | "mps"
+    description: str
+    mixed_precision: bool
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.kind in ("cuda", "mps")
+
+
+def _cuda_available() -> bool:
+    # Only ask torch when the CUDA driver library could exist; keeps triton out of CPU-only runs.
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _mps_available() -> bool:
+    import torch
+
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick_device(preference: str = "auto") -> DeviceInfo:
+    """Resolve ``preference`` ("auto", "cpu", "cuda", "cuda:N", "mps") to an available device.
+
+    Raises ConfigError when an explicitly requested accelerator is not available.
+    """
+    pref = (preference or "auto").lower()
+    kind = pref.split(":", 1)[0]
+    if kind not in DEVICE_CHOICES:
+        raise ConfigError(f"device={preference!r} is not one of {DEVICE_CHOICES} (or 'cuda:N')")
+    if kind in ("auto", "cuda") and _cuda_available():
+        import torch
+
+        name = pref if pref.startswith("cuda:") else "cuda"
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"device={preference!r}: only {torch.cuda.device_count()} CUDA devices")
+        return DeviceInfo(name, "cuda", torch.cuda.get_device_name(index), mixed_precision=True)
+    if kind == "cuda":
+        raise ConfigError(
+            "device='cuda' was requested but torch sees no CUDA device; "
+            "check `nvidia-smi` and that torch is a CUDA build, or use device='auto'"
+        )
+    if kind in ("auto", "mps") and _mps_available():
+        return DeviceInfo("mps", "mps", "Apple Metal (MPS)", mixed_precision=False)
+    if kind == "mps":
+        raise ConfigError("device='mps' was requested but torch reports MPS unavailable")
+    return DeviceInfo("cpu", "cpu", f"CPU ({os.cpu_count()} cores)", mixed_precision=False)
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        return os.cpu_count() or 1
+
+
+def configure_threads(*, leave_one_free: bool = False) -> int:
+    """Set torch's intra-op threads; ``leave_one_free`` keeps a core for a GUI event loop."""
+    import torch
+
+    n = usable_cores()
+    n = max(1, n - 1) if leave_one_free else n
+    torch.set_num_threads(n)
+    return n

@@ -1,0 +1,1 @@
+"""File input/output: images, datasets, model files. Heavy libraries load on first use."""
