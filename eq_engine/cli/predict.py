@@ -1,0 +1,85 @@
+"""``eq predict MODEL INPUT... --out DIR``: batch prediction on Dask (LocalCluster by default)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "predict", help="segment images with a model (tiled, on Dask)",
+        description="Predict every image named by INPUT (files, folders, glob patterns) with "
+        "MODEL and write <stem>_mask.tif, <stem>_labels.tif and <stem>_prob.tif into --out. "
+        "Runs one task per image on a Dask LocalCluster, or on an existing cluster with "
+        "--scheduler. Images whose outputs exist are skipped unless --overwrite. Exit status "
+        "1 when any image failed (the others are still written).")
+    p.add_argument("model", help="EQ model file (.eqm)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--scheduler", default=None,
+                   help="Dask scheduler address (tcp://host:8786); default: a LocalCluster")
+    p.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default 1)")
+    p.add_argument("--threads", action="store_true",
+                   help="LocalCluster workers as threads in this process instead of processes")
+    p.add_argument("--overwrite", action="store_true", help="predict images already done")
+    add_predict_options(p)
+    p.add_argument("--no-probability", action="store_true",
+                   help="do not write the probability maps (<stem>_prob.tif)")
+    p.set_defaults(handler=_predict)
+
+
+def add_predict_options(p: argparse.ArgumentParser) -> None:
+    """Options that build a PredictConfig (shared with ``eq evaluate``)."""
+    p.add_argument("--tile", type=int, default=0, help="tile size in px (default: the model's)")
+    p.add_argument("--overlap", type=float, default=0.25, help="tile overlap fraction [0, 1)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="foreground threshold (default: the model's)")
+    p.add_argument("--tta", action="store_true", help="average the four flips (4x slower)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
+    p.add_argument("--min-size", type=int, default=0, help="drop objects under this many px")
+
+
+def predict_config(args: argparse.Namespace):
+    from ..config import PredictConfig
+
+    return PredictConfig(tile=args.tile, overlap=args.overlap, threshold=args.threshold,
+                         tta=args.tta, device=args.device, batch_size=args.batch_size,
+                         min_size=args.min_size)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from ..inference.batch import predict_batch
+
+    config = predict_config(args)
+    with progress_bar("images") as on_event:
+        result = predict_batch(args.model, args.inputs, args.out, config,
+                               scheduler=args.scheduler, workers=args.workers,
+                               processes=not args.threads, overwrite=args.overwrite,
+                               save_probability=not args.no_probability, on_event=on_event)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+@contextlib.contextmanager
+def progress_bar(unit: str):
+    """An ``on_event`` callback drawing a tqdm bar with ETA on stderr (off when not a TTY)."""
+    from tqdm import tqdm
+
+    from ..events import Progress
+
+    bar = tqdm(file=sys.stderr, unit=f" {unit}", disable=None, leave=False)
+
+    def on_event(event) -> None:
+        if isinstance(event, Progress):
+            bar.total = event.total
+            bar.n = event.step
+            bar.set_postfix_str(event.message, refresh=False)
+            bar.refresh()
+
+    try:
+        yield on_event
+    finally:
+        bar.close()

@@ -1,0 +1,123 @@
+"""predict(): the model's scale, channels, normalisation, tile and threshold are applied."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eq_engine.config import PredictConfig
+from eq_engine.data.normalize import compute_norm_stats
+from eq_engine.errors import ConfigError, DataError, ModelError
+from eq_engine.events import Progress
+from eq_engine.inference import Prediction, predict
+from eq_engine.inference.prediction import flip_tta
+from eq_engine.io.models import LoadedModel
+
+
+def numpy_model(in_channels=1, *, scale=1.0, tile=32, threshold=0.5, seen=None):
+    """A LoadedModel whose predictor is numpy: foreground = normalised channel 0 > 0."""
+    norm = {"method": "percentile-standardize", "low": 1.0, "high": 99.8,
+            "channels": in_channels, "mean": [0.5] * in_channels, "std": [0.25] * in_channels}
+
+    def predictor(batch):
+        assert batch.dtype == np.float32 and batch.shape[1] == in_channels
+        if seen is not None:
+            seen.append(batch.shape)
+        return 1 / (1 + np.exp(-8 * batch[:, 0]))
+
+    meta = {"in_channels": in_channels, "normalization": norm, "tile_size": tile,
+            "scale": scale, "threshold": threshold, "arch": "numpy"}
+    return LoadedModel(None, meta, predictor)
+
+
+def blob_image(shape=(70, 90), rgb=False):
+    image = np.full(shape, 20, np.uint8)
+    image[20:50, 30:70] = 220
+    return np.repeat(image[..., None], 3, axis=2) if rgb else image
+
+
+def test_gray_model_segments_bright_blob():
+    image = blob_image()
+    pred = predict(numpy_model(1), image, PredictConfig(overlap=0.25))
+    assert isinstance(pred, Prediction)
+    assert pred.probability.shape == image.shape and pred.probability.dtype == np.float32
+    np.testing.assert_array_equal(pred.mask, image > 100)
+    assert pred.labels.max() == 1 and pred.threshold == 0.5 and pred.tile == 32
+
+
+@pytest.mark.parametrize(("model_channels", "rgb"), [(1, True), (3, False), (3, True)])
+def test_channels_converted_to_the_models(model_channels, rgb):
+    image = blob_image(rgb=rgb)
+    pred = predict(numpy_model(model_channels), image)
+    np.testing.assert_array_equal(pred.mask, blob_image() > 100)
+
+
+def test_scale_applied_before_and_undone_after():
+    seen = []
+    image = blob_image((128, 96))
+    pred = predict(numpy_model(1, scale=0.5, tile=32, seen=seen), image,
+                   PredictConfig(overlap=0.0, min_size=0))
+    assert pred.probability.shape == (128, 96)
+    assert seen == [(4, 1, 32, 32)]  # 64 x 48 px at half scale: 2 x 2 tiles
+    inside, outside = pred.probability[25:45, 35:65], pred.probability[:10, :10]
+    assert inside.min() > 0.9 and outside.max() < 0.1
+
+
+def test_stack_predicted_slice_by_slice_with_progress():
+    stack = np.stack([blob_image(), blob_image()[::-1]])
+    events = []
+    pred = predict(numpy_model(1), stack, PredictConfig(batch_size=4), on_event=events.append)
+    assert pred.mask.shape == stack.shape
+    np.testing.assert_array_equal(pred.mask[1], (blob_image() > 100)[::-1])
+    assert all(isinstance(e, Progress) for e in events)
+    assert events[-1].step == events[-1].total == 2 * 12  # 3 x 4 tiles of 32 px per slice
+
+
+def test_threshold_from_metadata_unless_configured():
+    image = blob_image()
+    assert predict(numpy_model(1, threshold=0.999), image).threshold == 0.999
+    assert predict(numpy_model(1, threshold=0.999), image, PredictConfig(threshold=0.3)).threshold == 0.3
+
+
+def test_flip_tta_averages_the_four_flips():
+    def ramp(batch):  # not flip-equivariant: the x coordinate inside the tile
+        return np.broadcast_to(np.arange(batch.shape[-1], dtype=np.float32),
+                               (batch.shape[0], *batch.shape[2:]))
+
+    out = flip_tta(ramp)(np.zeros((2, 1, 4, 6), np.float32))
+    np.testing.assert_allclose(out, np.full((2, 4, 6), 2.5))
+    image = blob_image()
+    plain = predict(numpy_model(1), image)
+    tta = predict(numpy_model(1), image, PredictConfig(tta=True))
+    np.testing.assert_allclose(tta.probability, plain.probability, atol=1e-6)
+
+
+def test_bad_inputs_raise_with_fix():
+    with pytest.raises(DataError, match="RGB"):
+        predict(numpy_model(1), np.zeros((40, 40, 2), np.uint8))
+    with pytest.raises(ModelError, match="tile_size"):
+        predict(numpy_model(1, tile=0), blob_image())
+    with pytest.raises(ModelError, match="LoadedModel"):
+        predict(object(), blob_image())
+    with pytest.raises(ConfigError, match="overlap"):
+        PredictConfig(overlap=1.0)
+
+
+def test_real_unet_model_file(tmp_path):
+    from eq_engine.io.models import save_model
+    from eq_engine.models.unet import build_unet
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (80, 72, 3), dtype=np.uint8) for _ in range(2)]
+    meta = {"task": "glomeruli", "arch": "resnet18", "in_channels": 3, "n_classes": 2,
+            "normalization": compute_norm_stats(images), "tile_size": 64, "scale": 1.0,
+            "threshold": 0.5}
+    path = save_model(tmp_path / "tiny.eqm", build_unet("resnet18", in_channels=3), meta)
+    pred = predict(path, images[0], PredictConfig(device="cpu", batch_size=4))
+    assert pred.probability.shape == (80, 72) and pred.tile == 64 and pred.device == "cpu"
+    assert np.isfinite(pred.probability).all()
+    assert 0 <= pred.probability.min() and pred.probability.max() <= 1
+    with pytest.raises(ConfigError, match="multiple of 32"):
+        predict(path, images[0], PredictConfig(tile=48, device="cpu"))
+    gray = predict(path, images[0].mean(axis=2).astype(np.uint8), PredictConfig(device="cpu"))
+    assert gray.probability.shape == (80, 72)
