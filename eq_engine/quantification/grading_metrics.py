@@ -1,0 +1,111 @@
+"""Agreement metrics for ordinal grades (not segmentation metrics, which live in evaluation).
+
+MAE, Spearman's rho, quadratic weighted kappa, and AUROC for no/low (grade <= 0.5) versus
+moderate/severe (grade >= 1), each with a percentile bootstrap confidence interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+HIGH_CUT = 0.5  # grades above this are "moderate/severe" (>= 1 on the 0, 0.5, 1, ... scale)
+
+
+def mae(truth: np.ndarray, pred: np.ndarray) -> float:
+    truth, pred = np.asarray(truth, float), np.asarray(pred, float)
+    return float(np.mean(np.abs(truth - pred))) if truth.size else math.nan
+
+
+def spearman(truth: np.ndarray, score: np.ndarray) -> float:
+    """Spearman's rho; NaN when either side is constant (rank correlation undefined)."""
+    from scipy.stats import spearmanr
+
+    truth, score = np.asarray(truth, float), np.asarray(score, float)
+    if truth.size < 2 or np.ptp(truth) == 0 or np.ptp(score) == 0:
+        return math.nan
+    return float(spearmanr(truth, score).statistic)
+
+
+def quadratic_weighted_kappa(truth: np.ndarray, pred: np.ndarray) -> float:
+    """Cohen's kappa with quadratic weights over the ordered categories seen in either input.
+
+    1 is perfect agreement, 0 is chance; NaN when only one category occurs.
+    """
+    truth, pred = np.asarray(truth, float), np.asarray(pred, float)
+    categories = np.unique(np.concatenate([truth, pred]))
+    k = categories.size
+    if k < 2 or truth.size == 0:
+        return math.nan
+    t, p = np.searchsorted(categories, truth), np.searchsorted(categories, pred)
+    observed = np.zeros((k, k))
+    np.add.at(observed, (t, p), 1)
+    expected = np.outer(observed.sum(1), observed.sum(0)) / truth.size
+    i, j = np.indices((k, k))
+    weights = (i - j) ** 2 / (k - 1) ** 2
+    denominator = (weights * expected).sum()
+    return float(1 - (weights * observed).sum() / denominator) if denominator else math.nan
+
+
+def auroc(positive: np.ndarray, score: np.ndarray) -> float:
+    """Area under the ROC curve (Mann-Whitney, ties count half); NaN with one class only."""
+    from scipy.stats import rankdata
+
+    positive, score = np.asarray(positive, bool), np.asarray(score, float)
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return math.nan
+    ranks = rankdata(score)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def grading_metrics(
+    truth: np.ndarray, pred: np.ndarray, expected: np.ndarray, p_high: np.ndarray,
+) -> dict[str, float]:
+    """All four metrics. ``pred``: predicted grade (a class, for MAE and kappa); ``expected``:
+    continuous predicted grade (for Spearman); ``p_high``: probability of grade > 0.5 (AUROC)."""
+    truth = np.asarray(truth, float)
+    return {
+        "mae": mae(truth, pred),
+        "spearman": spearman(truth, expected),
+        "qwk": quadratic_weighted_kappa(truth, pred),
+        "auroc": auroc(truth > HIGH_CUT, p_high),
+    }
+
+
+def bootstrap_ci(
+    statistic, *arrays: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+) -> dict[str, float]:
+    """``statistic(*arrays)`` with a percentile bootstrap interval over rows resampled with
+    replacement (non-finite resamples, e.g. one class only, are skipped)."""
+    arrays = tuple(np.asarray(a, float) for a in arrays)
+    value = statistic(*arrays)
+    n = arrays[0].size
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n_boot if n else 0):
+        idx = rng.integers(0, n, n)
+        samples.append(statistic(*(a[idx] for a in arrays)))
+    finite = np.array([v for v in samples if math.isfinite(v)])
+    alpha = (1 - level) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (math.nan, math.nan)
+    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
+
+
+def bootstrap_metrics(
+    truth: np.ndarray, pred: np.ndarray, expected: np.ndarray, p_high: np.ndarray,
+    *, n_boot: int = 2000, seed: int = 0, level: float = 0.95,
+) -> dict[str, dict[str, float]]:
+    """The four grading metrics, each with a percentile bootstrap interval over rows.
+
+    Rows resampled independently ignore clustering (several images of one animal), so with few
+    subjects the intervals are optimistic; report per-subject folds beside them.
+    """
+    kw = {"n_boot": n_boot, "seed": seed, "level": level}
+    return {
+        "mae": bootstrap_ci(mae, truth, pred, **kw),
+        "spearman": bootstrap_ci(spearman, truth, expected, **kw),
+        "qwk": bootstrap_ci(quadratic_weighted_kappa, truth, pred, **kw),
+        "auroc": bootstrap_ci(lambda t, s: auroc(t > HIGH_CUT, s), truth, p_high, **kw),
+    }
