@@ -34,11 +34,11 @@ def _fmt(value) -> str:
     return "-" if value is None else str(value)
 
 
-def _curve(record: RunRecord, key: str) -> tuple[list, list]:
+def _curve(history: list[dict], key: str) -> tuple[list, list]:
     xs, ys = [], []
-    for i, row in enumerate(record.history):
+    for i, row in enumerate(history):
         value = row.get(key, row.get("metrics", {}).get(key) if isinstance(row.get("metrics"), dict) else None)
-        if isinstance(value, (int, float)):
+        if isinstance(value, (int, float)) and value == value:
             xs.append(row.get("epoch", i + 1))
             ys.append(value)
     return xs, ys
@@ -50,22 +50,25 @@ def compare_runs(a: RunRecord, b: RunRecord, *, plot: str | os.PathLike | None =
     names = sorted(set(a.metrics) | set(b.metrics))
     rows = [{"metric": m, **{r.id: r.metrics.get(m) for r in runs}} for m in names]
     rows.append({"metric": "seconds", **{r.id: r.timings.get("total_s") for r in runs}})
-    out = _plot_curves(runs, Path(plot)) if plot else None
+    histories = {f"{r.kind}: {r.id[-13:]}": r.history for r in runs}
+    out = plot_histories(histories, Path(plot)) if plot else None
     return RunComparison(runs=runs, rows=rows, plot=out)
 
 
-def _plot_curves(runs: tuple, path: Path) -> Path:
+def plot_histories(histories: dict[str, list[dict]], path: str | os.PathLike) -> Path:
+    """One PNG with a panel per curve in CURVES; each named history is one line per panel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    path = Path(path)
     fig, axes = plt.subplots(1, len(CURVES), figsize=(4 * len(CURVES), 3.4), constrained_layout=True)
     for ax, key in zip(axes, CURVES, strict=True):
-        for record in runs:
-            xs, ys = _curve(record, key)
+        for label, history in histories.items():
+            xs, ys = _curve(history, key)
             if xs:
-                ax.plot(xs, ys, marker="o", ms=3, label=f"{record.kind}: {record.id[-13:]}")
+                ax.plot(xs, ys, marker="o", ms=3, label=label)
         ax.set_title(key)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
