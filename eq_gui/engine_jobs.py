@@ -1,0 +1,151 @@
+"""The engine calls a worker process runs for the GUI (see :mod:`eq_gui.workers`).
+
+Each job takes a plain payload dict (arrays, paths, configs) and calls one public engine
+function with ``on_event`` and ``cancel``; the return value travels back to the GUI pickled.
+Runs only in the worker process, which is the only EQ process allowed to import torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_state = {"threads": False}
+
+
+def _setup_torch() -> None:
+    """Leave one core to the GUI's event loop (DESIGN: torch uses cores - 1 threads)."""
+    if not _state["threads"]:
+        from eq_engine.device import configure_threads
+
+        configure_threads(leave_one_free=True)
+        _state["threads"] = True
+
+
+def used_gpu() -> bool:
+    """Whether this process initialised CUDA (then it is retired to free GPU memory)."""
+    torch = sys.modules.get("torch")
+    return bool(torch is not None and torch.cuda.is_initialized())
+
+
+def warmup(payload: dict, *, on_event=None, cancel=None) -> dict:
+    """Import the torch stack ahead of the first real job."""
+    _setup_torch()
+    loaded = []
+    for name in ("eq_engine.training", "eq_engine.inference", "eq_engine.models.transfer"):
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except ModuleNotFoundError as exc:
+            if not (exc.name and name.startswith(exc.name)):
+                raise
+    return {"loaded": loaded}
+
+
+def probe(payload: dict, *, on_event=None, cancel=None) -> dict:
+    """Diagnostics: emit ``events`` Progress events, optionally wait for Stop, report the process.
+
+    ``until_cancelled`` keeps it waiting (up to ``timeout`` s) until the caller's Stop arrives.
+    """
+    import os
+    import threading
+
+    from eq_engine import events
+
+    n = int(payload.get("events", 0))
+    for step in range(n):
+        events.emit(on_event, events.Progress("probe", step + 1, n))
+    if payload.get("until_cancelled"):
+        waiter = threading.Event()
+        deadline = float(payload.get("timeout", 30.0))
+        while deadline > 0:
+            events.check_cancel(cancel)
+            waiter.wait(0.02)
+            deadline -= 0.02
+    return {"pid": os.getpid(), "torch": "torch" in sys.modules}
+
+
+def without_module(result):
+    """The result without its torch module: unpickling that would import torch in the GUI."""
+    if result is None:
+        return None
+    changes = {}
+    if getattr(result, "module", None) is not None:
+        changes["module"] = None
+    for name in ("transfer", "scratch"):  # TransferResult holds TrainResults
+        inner = getattr(result, name, None)
+        if inner is not None and not isinstance(inner, (str, bool)):
+            changes[name] = without_module(inner)
+    return dataclasses.replace(result, **changes) if changes else result
+
+
+def train(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.training.train(data, config, out=...)`` -> TrainResult (no module)."""
+    _setup_torch()
+    from eq_engine.training import train as engine_train
+
+    return without_module(engine_train(payload["data"], payload["config"],
+                                       out=payload.get("out"), on_event=on_event, cancel=cancel))
+
+
+def transfer(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.models.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
+    _setup_torch()
+    from eq_engine.models.transfer import transfer_train
+
+    return without_module(transfer_train(payload["data"], payload["config"],
+                                         out=payload.get("out"), on_event=on_event,
+                                         cancel=cancel))
+
+
+def predict(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.inference.predict(model, image, config)`` -> Prediction."""
+    _setup_torch()
+    from eq_engine.inference import predict as engine_predict
+
+    return engine_predict(payload["model"], payload["image"], payload["config"],
+                          on_event=on_event, cancel=cancel)
+
+
+def predict_folder(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.inference.predict_batch`` over a folder into ``out`` -> BatchResult.
+
+    Dask runs threads inside this worker process (the model is loaded once, no extra process).
+    """
+    _setup_torch()
+    from eq_engine.inference import predict_batch
+
+    return predict_batch(payload["model"], [payload["folder"]], payload["out"], payload["config"],
+                         processes=False, on_event=on_event, cancel=cancel)
+
+
+def evaluate(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.evaluation.evaluate(data, config, model=...)`` on a dataset -> EvalReport."""
+    _setup_torch()
+    from eq_engine.evaluation import evaluate as engine_evaluate
+
+    return engine_evaluate(payload["data"], payload["config"], model=payload["model"],
+                           predict_config=payload.get("predict_config"), on_event=on_event,
+                           cancel=cancel)
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "warmup": warmup,
+    "probe": probe,
+    "train": train,
+    "transfer": transfer,
+    "predict": predict,
+    "predict_folder": predict_folder,
+    "evaluate": evaluate,
+}
+
+
+def run_job(kind: str, payload: dict, *, on_event=None, cancel=None):
+    try:
+        job = JOBS[kind]
+    except KeyError:
+        raise ValueError(f"unknown engine job {kind!r}; known jobs: {sorted(JOBS)}") from None
+    return job(payload, on_event=on_event, cancel=cancel)

@@ -1,0 +1,261 @@
+"""Predict dock: run a model file over an image layer (or a folder) and overlay the result.
+
+Prediction runs in a worker process; the probability map comes back once, and the threshold
+slider re-runs only the numpy post-processing (in a thread) to update the Labels layer live.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledDoubleSlider
+
+from eq_engine.config.inference import PredictConfig
+from eq_engine.errors import EngineError
+
+from .inputs import LayerChoice, PathEdit
+from .job_bar import JobBar
+from .pyside_guard import guard
+from .train_dock import MODEL_FILTER, layer_array
+from .workers import LatestOnly
+
+METADATA_KEYS = ("task", "arch", "in_channels", "tile_size", "scale", "threshold", "parent")
+
+
+def describe_model(meta: dict) -> str:
+    """A few lines about a model file: what it segments, how, and how well."""
+    lines = [f"{k}: {meta[k]}" for k in METADATA_KEYS if meta.get(k) not in (None, "")]
+    metrics = meta.get("metrics") or {}
+    shown = [f"{k} {v:.3f}" for k, v in metrics.items()
+             if k != "epoch" and isinstance(v, float) and math.isfinite(v)]
+    if isinstance(metrics.get("epoch"), (int, float)):
+        shown.append(f"(best epoch {int(metrics['epoch'])})")
+    if shown:
+        lines.append("metrics: " + ", ".join(shown[:6]))
+    return "\n".join(lines)
+
+
+def threshold_labels(probability: np.ndarray, threshold: float, min_size: int,
+                     fill_holes: bool) -> tuple[float, np.ndarray]:
+    """Numpy post-processing for the slider (runs in a thread)."""
+    from eq_engine.inference import postprocess
+
+    _, labels = postprocess(probability, threshold=threshold, min_size=min_size,
+                            fill_holes=fill_holes)
+    return threshold, labels
+
+
+class PredictDock(QWidget):
+    """napari dock widget: Predict."""
+
+    def __init__(self, napari_viewer) -> None:
+        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        super().__init__()
+        self.viewer = napari_viewer
+        self.metadata: dict | None = None
+        self.prediction = None
+        self.probability_layer = None
+        self.labels_layer = None
+        layout = QVBoxLayout(self)
+        self._form = form = QFormLayout()
+        self.model = PathEdit("open", filter=MODEL_FILTER, placeholder="EQ model file")
+        self.model.changed.connect(self._on_model)
+        form.addRow("model", self.model)
+        self.model_info = QLabel("no model chosen")
+        self.model_info.setWordWrap(True)
+        form.addRow(self.model_info)
+        self.on_layer = QRadioButton("image layer")
+        self.on_folder = QRadioButton("folder (batch)")
+        self.on_layer.setChecked(True)
+        self.on_layer.toggled.connect(self._on_source)
+        group = QButtonGroup(self)
+        group.addButton(self.on_layer)
+        group.addButton(self.on_folder)
+        row = QHBoxLayout()
+        row.addWidget(self.on_layer)
+        row.addWidget(self.on_folder)
+        form.addRow("predict on", row)
+        self.image_layer = LayerChoice(napari_viewer, ("image",))
+        form.addRow("image layer", self.image_layer)
+        self.folder = PathEdit("dir", placeholder="folder of images")
+        form.addRow("image folder", self.folder)
+        self.out_folder = PathEdit("dir", placeholder="where masks are written")
+        form.addRow("output folder", self.out_folder)
+        d = PredictConfig()
+        self.tile = QSpinBox()
+        self.tile.setRange(0, 8192)
+        self.tile.setSingleStep(32)
+        self.tile.setSpecialValueText("model's")
+        self.overlap = QDoubleSpinBox()
+        self.overlap.setRange(0, 0.9)
+        self.overlap.setSingleStep(0.05)
+        self.overlap.setValue(d.overlap)
+        self.min_size = QSpinBox()
+        self.min_size.setRange(0, 10**7)
+        self.min_size.setValue(d.min_size)
+        self.fill_holes = QCheckBox()
+        self.fill_holes.setChecked(d.fill_holes)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cpu", "cuda", "mps"])
+        form.addRow("tile (px)", self.tile)
+        form.addRow("overlap", self.overlap)
+        form.addRow("min object size (px)", self.min_size)
+        form.addRow("fill holes", self.fill_holes)
+        form.addRow("device", self.device)
+        layout.addLayout(form)
+        self.jobs = JobBar("Predict")
+        self.jobs.start_button.clicked.connect(self.start)
+        self.jobs.result.connect(self._on_result)
+        layout.addWidget(self.jobs)
+        self.threshold = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+        self.threshold.setRange(0.01, 0.99)
+        self.threshold.setValue(0.5)
+        self.threshold.setEnabled(False)
+        self.threshold.valueChanged.connect(self._on_threshold)
+        thresh_row = QFormLayout()
+        thresh_row.addRow("threshold", self.threshold)
+        layout.addLayout(thresh_row)
+        self._post = LatestOnly(threshold_labels, on_result=self._on_labels,
+                                on_error=self._on_post_error)
+        layout.addStretch(1)
+        self._on_source()
+
+    def _on_source(self, *_args) -> None:
+        on_layer = self.on_layer.isChecked()
+        self._form.setRowVisible(self.image_layer, on_layer)
+        self._form.setRowVisible(self.folder, not on_layer)
+        self._form.setRowVisible(self.out_folder, not on_layer)
+
+    # -- model --------------------------------------------------------------------------------
+    def set_model(self, path) -> None:
+        self.model.set_path(path)
+
+    def _on_model(self, text: str) -> None:
+        from eq_engine.io.models import read_metadata  # reads the header only: no torch
+
+        self.metadata = None
+        if not text:
+            self.model_info.setText("no model chosen")
+            return
+        try:
+            self.metadata = read_metadata(text)
+        except EngineError as exc:
+            self.model_info.setText(f"cannot use this file: {exc}")
+            return
+        self.model_info.setText(describe_model(self.metadata))
+        threshold = self.metadata.get("threshold")
+        if isinstance(threshold, (int, float)) and 0 < threshold < 1:
+            self.threshold.setValue(float(threshold))
+
+    def _config(self) -> PredictConfig:
+        return PredictConfig(tile=self.tile.value(), overlap=round(self.overlap.value(), 3),
+                             min_size=self.min_size.value(), fill_holes=self.fill_holes.isChecked(),
+                             device=self.device.currentText(),
+                             threshold=round(self.threshold.value(), 4))
+
+    # -- running ------------------------------------------------------------------------------
+    def start(self) -> None:
+        from napari.utils.notifications import show_error
+
+        if self.jobs.running:
+            return
+        try:
+            if self.metadata is None:
+                raise ValueError("choose a model file first")
+            config = self._config()
+            if self.on_folder.isChecked():
+                kind, payload = "predict_folder", self._folder_payload(config)
+            else:
+                kind, payload = "predict", self._layer_payload(config)
+        except (ValueError, EngineError) as exc:
+            show_error(f"EQ prediction: {exc}")
+            return
+        self.jobs.start_engine(kind, payload, description="prediction")
+
+    def _layer_payload(self, config: PredictConfig) -> dict:
+        layer = self.image_layer.layer()
+        if layer is None:
+            raise ValueError("open an image layer to predict on")
+        self._source = layer
+        return {"model": self.model.text(), "image": layer_array(layer), "config": config}
+
+    def _folder_payload(self, config: PredictConfig) -> dict:
+        folder, out = self.folder.path(), self.out_folder.path()
+        if folder is None or not folder.is_dir():
+            raise ValueError(f"image folder {folder} does not exist")
+        if out is None:
+            out = folder.parent / f"{folder.name}_eq_masks"
+            self.out_folder.set_path(out)
+        self._source = None
+        return {"model": self.model.text(), "folder": str(folder), "out": str(out),
+                "config": config}
+
+    def _on_result(self, result) -> None:
+        if self._source is None:  # batch: files were written
+            self.jobs.status.setText(f"{result.summary()}\ninto {self.out_folder.text()}")
+            return
+        self.prediction = result
+        self._show_prediction(self._source, result)
+
+    def _show_prediction(self, source, prediction) -> None:
+        """Add (or refresh) the probability Image layer and the instance Labels layer."""
+        where = {"scale": source.scale, "translate": source.translate}
+        name = source.name
+        prob_name, labels_name = f"{name} probability", f"{name} prediction"
+        if prob_name in self.viewer.layers:
+            self.viewer.layers[prob_name].data = prediction.probability
+        else:
+            self.viewer.add_image(prediction.probability, name=prob_name, colormap="magma",
+                                  opacity=0.5, blending="additive", contrast_limits=(0, 1),
+                                  visible=False, **where)
+        if labels_name in self.viewer.layers:
+            self.viewer.layers[labels_name].data = prediction.labels
+        else:
+            self.viewer.add_labels(prediction.labels, name=labels_name, opacity=0.5, **where)
+        self.probability_layer = self.viewer.layers[prob_name]
+        self.labels_layer = self.viewer.layers[labels_name]
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(float(prediction.threshold))
+        self.threshold.blockSignals(False)
+        self.threshold.setEnabled(True)
+        n = int(prediction.labels.max()) if prediction.labels.size else 0
+        self.jobs.status.setText(f"{n} objects at threshold {prediction.threshold:.2f}")
+
+    # -- threshold slider ---------------------------------------------------------------------
+    def _on_threshold(self, value: float) -> None:
+        if self.prediction is None or self.labels_layer is None:
+            return
+        self._post.request(self.prediction.probability, float(value), self.min_size.value(),
+                           self.fill_holes.isChecked())
+
+    def _on_labels(self, result) -> None:
+        threshold, labels = result
+        if self.labels_layer is not None and self.labels_layer in self.viewer.layers:
+            self.labels_layer.data = labels
+            n = int(labels.max()) if labels.size else 0
+            self.jobs.status.setText(f"{n} objects at threshold {threshold:.2f}")
+
+    def _on_post_error(self, exc) -> None:
+        from napari.utils.notifications import show_error
+
+        show_error(f"EQ threshold: {exc}")
+
+    @property
+    def busy(self) -> bool:
+        """True while a prediction or a threshold update is running."""
+        return self.jobs.running or self._post.running

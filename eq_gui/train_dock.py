@@ -1,0 +1,249 @@
+"""Train dock: pretrain on EM mitochondria, transfer to glomeruli, or train from scratch.
+
+Training runs in a worker process (see :mod:`eq_gui.workers`); its events feed the live
+:class:`~eq_gui.metric_panel.MetricPanel` and the progress bar. Stop keeps the best model so far.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+import numpy as np
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from eq_engine.errors import EngineError
+
+from .inputs import LayerChoice, PathEdit
+from .job_bar import JobBar
+from .metric_panel import MetricPanel
+from .pyside_guard import guard
+from .train_form import MODES, TrainForm
+
+MODEL_FILTER = "EQ models (*.eqm *.safetensors)"
+
+
+def default_model_path(task: str) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path.home() / "eq_models" / f"{task}-{stamp}.eqm"
+
+
+def layer_array(layer) -> np.ndarray:
+    """Full-resolution data of a layer (the first level of a multiscale layer)."""
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    return np.asarray(data)
+
+
+def layer_pairs(image: np.ndarray, labels: np.ndarray, *, rgb: bool) -> list[tuple]:
+    """(image, mask) training pairs from an image layer and its labels; stacks give one per slice.
+
+    In a stack only the slices that hold annotation are used: an unpainted slice of an
+    annotation in progress is unknown, not background.
+    """
+    spatial = image.shape[:-1] if rgb else image.shape
+    if tuple(spatial) != tuple(labels.shape):
+        raise ValueError(f"image {image.shape} and labels {labels.shape} do not cover the same "
+                         "pixels; pick the labels drawn on this image")
+    mask = labels > 0
+    if mask.ndim == 2:
+        return [(image, mask)]
+    return [(image[z], mask[z]) for z in range(mask.shape[0]) if mask[z].any()]
+
+
+class TrainDock(QWidget):
+    """napari dock widget: Train."""
+
+    def __init__(self, napari_viewer) -> None:
+        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        super().__init__()
+        self.viewer = napari_viewer
+        self.result = None
+        outer = QVBoxLayout(self)
+        self._scroll = scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        scroll.setWidget(body)
+        outer.addWidget(scroll)
+
+        self._top = top = QFormLayout()
+        self.mode = QComboBox()
+        self.mode.addItems(list(MODES))
+        self.mode.currentTextChanged.connect(self._on_mode)
+        top.addRow("mode", self.mode)
+        self.base_model = PathEdit("open", filter=MODEL_FILTER, placeholder="pretrained EQ model")
+        top.addRow("base model", self.base_model)
+        self.from_folder = QRadioButton("dataset folder")
+        self.from_layers = QRadioButton("open layers")
+        self.from_folder.setChecked(True)
+        self.from_folder.toggled.connect(self._on_source)
+        group = QButtonGroup(self)
+        group.addButton(self.from_folder)
+        group.addButton(self.from_layers)
+        row = QHBoxLayout()
+        row.addWidget(self.from_folder)
+        row.addWidget(self.from_layers)
+        top.addRow("data", row)
+        self.folder = PathEdit("dir", placeholder="folder with images/ and masks/")
+        top.addRow("folder", self.folder)
+        self.image_layer = LayerChoice(napari_viewer, ("image",))
+        self.labels_layer = LayerChoice(napari_viewer, ("labels",))
+        top.addRow("image layer", self.image_layer)
+        top.addRow("labels layer", self.labels_layer)
+        self.output = PathEdit("save", filter=MODEL_FILTER, placeholder="default: ~/eq_models/")
+        top.addRow("save model as", self.output)
+        layout.addLayout(top)
+
+        self.form = TrainForm()
+        layout.addWidget(self.form)
+        self.jobs = JobBar("Start training")
+        self.jobs.start_button.clicked.connect(self.start)
+        self.jobs.event.connect(self._on_event)
+        self.jobs.result.connect(self._on_result)
+        layout.addWidget(self.jobs)
+        self.panel = MetricPanel()
+        layout.addWidget(self.panel)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.summary)
+        self.to_predict = QPushButton("Load model in Predict")
+        self.to_predict.setEnabled(False)
+        self.to_predict.clicked.connect(self.load_in_predict)
+        layout.addWidget(self.to_predict)
+        layout.addStretch(1)
+        self._on_mode(self.mode.currentText())
+        self._on_source()
+
+    # -- form ---------------------------------------------------------------------------------
+    @property
+    def mode_key(self) -> str:
+        return MODES[self.mode.currentText()][0]
+
+    def set_mode(self, key: str) -> None:
+        for label, (mode, _) in MODES.items():
+            if mode == key:
+                self.mode.setCurrentText(label)
+                return
+        raise ValueError(f"unknown mode {key!r}; use one of {[m for m, _ in MODES.values()]}")
+
+    def _on_mode(self, _text: str) -> None:
+        self._top.setRowVisible(self.base_model, self.mode_key == "transfer")
+        self.form.set_mode(self.mode_key)
+
+    def _on_source(self, *_args) -> None:
+        folder = self.from_folder.isChecked()
+        self._top.setRowVisible(self.folder, folder)
+        self._top.setRowVisible(self.image_layer, not folder)
+        self._top.setRowVisible(self.labels_layer, not folder)
+
+    def _data(self):
+        if self.from_folder.isChecked():
+            folder = self.folder.path()
+            if folder is None or not folder.is_dir():
+                raise ValueError(f"dataset folder {folder} does not exist; choose a folder with "
+                                 "images/ and masks/")
+            return str(folder)
+        image, labels = self.image_layer.layer(), self.labels_layer.layer()
+        if image is None or labels is None:
+            raise ValueError("open an image layer and its labels layer, or train from a folder")
+        pairs = layer_pairs(layer_array(image), layer_array(labels), rgb=bool(image.rgb))
+        if not pairs:
+            raise ValueError(f"labels layer {labels.name!r} is empty: paint some objects first")
+        return pairs
+
+    def _payload(self) -> tuple[str, dict]:
+        task = MODES[self.mode.currentText()][1]
+        out = self.output.path() or default_model_path(task)
+        self.output.set_path(out)
+        if self.mode_key == "transfer":
+            base = self.base_model.text()
+            if not base or not Path(base).is_file():
+                raise ValueError("choose the base model file (a pretrained EQ model) for transfer")
+            config = self.form.transfer_config(base, checkpoint_path=str(out))
+            return "transfer", {"data": self._data(), "config": config, "out": str(out)}
+        config = self.form.train_config(task, checkpoint_path=str(out))
+        return "train", {"data": self._data(), "config": config, "out": str(out)}
+
+    # -- running ------------------------------------------------------------------------------
+    def start(self) -> None:
+        from napari.utils.notifications import show_error
+
+        if self.jobs.running:
+            return
+        try:
+            kind, payload = self._payload()
+        except (ValueError, EngineError) as exc:  # ConfigError is a ValueError too
+            show_error(f"EQ training: {exc}")
+            return
+        self.result = None
+        self.summary.setText("")
+        self.to_predict.setEnabled(False)
+        self.panel.clear()
+        self.jobs.start_engine(kind, payload, description="training",
+                               epochs=self.form.total_epochs(self.mode_key))
+        self._scroll.ensureWidgetVisible(self.panel, 0, 0)  # the curves are what to watch now
+
+    def stop(self) -> None:
+        self.jobs.stop()
+
+    def _on_event(self, event) -> None:
+        self.panel.add_event(event)
+
+    def _on_result(self, result) -> None:
+        self.result = result
+        main = getattr(result, "transfer", result)  # TransferResult wraps two TrainResults
+        lines = [f"model: {main.model_path}"]
+        if main.cancelled:
+            lines.insert(0, "stopped early; the best model so far was kept")
+        lines.append("best: " + _format_metrics(main.best))
+        scratch = getattr(result, "scratch", None)
+        if scratch is not None:
+            lines.append("scratch: " + _format_metrics(scratch.best))
+        table = getattr(result, "table_text", "")
+        if table:
+            lines.append(table)
+        lines.append(f"{main.seconds:.0f} s on {main.device}")
+        self.summary.setText("\n".join(lines))
+        self.to_predict.setEnabled(bool(main.model_path))
+
+    def model_path(self) -> Path | None:
+        main = getattr(self.result, "transfer", self.result)
+        return Path(main.model_path) if main is not None and main.model_path else None
+
+    def load_in_predict(self):
+        """Open (or raise) the Predict dock with the trained model chosen."""
+        from .docking import raise_dock, show_dock
+
+        path = self.model_path()
+        if path is None:
+            return None
+        dock = show_dock(self.viewer, "Predict")
+        dock.set_model(path)
+        raise_dock(dock)
+        return dock
+
+
+def _format_metrics(best: dict | None) -> str:
+    if not best:
+        return "n/a"
+    parts = []
+    for key, value in best.items():
+        if isinstance(value, float):
+            parts.append(f"{key} {value:.3f}" if math.isfinite(value) else f"{key} n/a")
+        else:
+            parts.append(f"{key} {value}")
+    return ", ".join(parts)
