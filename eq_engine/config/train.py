@@ -20,6 +20,8 @@ class TrainConfig(ConfigBase):
     factor before cropping (0.25 makes a 2448-px H&E field 612 px); it is stored in the model file
     and prediction applies it. ``group_pattern`` is a regex whose first group names an image's
     subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
+    ``valid_pattern`` instead names the validation images explicitly (a regex searched in each
+    image stem, e.g. ``r"^validation_"``); ``valid_fraction`` is then unused.
     """
 
     task: str = "generic"
@@ -36,6 +38,7 @@ class TrainConfig(ConfigBase):
     crops_per_image: int = 8
     valid_fraction: float = 0.2
     group_pattern: str | None = None
+    valid_pattern: str | None = None  # regex: images whose stem matches form the validation set
     seed: int = 0
     device: str = "auto"
     mixed_precision: bool = True
@@ -72,6 +75,13 @@ class TrainConfig(ConfigBase):
             else:
                 self._check(compiled.groups >= 1, "group_pattern",
                             "needs one capture group naming the subject, e.g. r'^(T\\d+)_'")
+        if self.valid_pattern is not None:
+            import re
+
+            try:
+                re.compile(self.valid_pattern)
+            except re.error as exc:
+                self._check(False, "valid_pattern", f"is not a valid regex ({exc})")
 
 
 @dataclass(frozen=True)

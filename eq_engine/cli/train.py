@@ -1,0 +1,214 @@
+"""``eq train mito DATASET... --out FILE`` and ``eq train glomeruli DATASET... --base FILE --out FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers) -> None:
+    train = subparsers.add_parser(
+        "train", help="train a mitochondria model, or transfer it to glomeruli",
+        description="Train segmentation U-Nets. 'mito' pretrains on EM mitochondria; "
+        "'glomeruli' transfers a mito model's encoder to histology and fine-tunes it.")
+    actions = train.add_subparsers(dest="train_command", metavar="ACTION")
+    train.set_defaults(handler=lambda args: _usage(train))
+
+    mito = actions.add_parser("mito", help="train a mitochondria (EM) model",
+                              description="Train a U-Net on EM mitochondria datasets.")
+    mito.add_argument("datasets", nargs="+", metavar="DATASET", help="dataset folder(s)")
+    mito.add_argument("--resume", default=None, metavar="FILE",
+                      help="continue training this EQ model file (epochs keep counting)")
+    _common(mito, task="mitochondria")
+    mito.set_defaults(handler=_mito)
+
+    glom = actions.add_parser(
+        "glomeruli", help="transfer a mito model to glomeruli and fine-tune",
+        description="Copy the encoder of a mitochondria model (--base) into a new U-Net and "
+        "fine-tune it on glomeruli: stage 1 with the encoder frozen, stage 2 unfrozen with "
+        "discriminative learning rates. --compare-scratch also trains from random init.")
+    glom.add_argument("datasets", nargs="+", metavar="DATASET", help="dataset folder(s)")
+    glom.add_argument("--base", required=True, metavar="FILE", help="mitochondria EQ model file")
+    glom.add_argument("--compare-scratch", action="store_true",
+                      help="also train from scratch on the same split and print both")
+    glom.add_argument("--freeze-epochs", type=int, default=None,
+                      help="stage 1 epochs, encoder frozen (default 2)")
+    glom.add_argument("--unfreeze-epochs", type=int, default=None,
+                      help="stage 2 epochs, encoder unfrozen (default 4, or --epochs minus stage 1)")
+    glom.add_argument("--lr-divisor", type=float, default=10.0,
+                      help="stage 2 encoder learning rate is lr / this (default 10)")
+    _common(glom, task="glomeruli")
+    glom.set_defaults(handler=_glomeruli)
+
+
+def _common(p: argparse.ArgumentParser, *, task: str) -> None:
+    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (.eqm)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs (default 10)" if task == "mitochondria"
+                   else "total epochs of both stages (default: freeze + unfreeze epochs)")
+    p.add_argument("--arch", default="auto", help="resnet18|resnet34|resnet50 (default: by device)")
+    p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="resize images by this factor first, e.g. 0.25 for 20x H&E (default 1)")
+    p.add_argument("--batch-size", type=int, default=0, help="batch size (default: by device)")
+    p.add_argument("--lr", type=float, default=1e-3, help="maximum learning rate (default 1e-3)")
+    p.add_argument("--loss", default="ce_dice", help="ce|dice|ce_dice|focal|tversky (default ce_dice)")
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|cuda:N|mps (default auto)")
+    p.add_argument("--group-pattern", default=None, metavar="REGEX",
+                   help=r"regex whose first group names an image's subject, e.g. '^(T\d+)_'; "
+                   "the validation split then never shares a subject with training")
+    p.add_argument("--valid-pattern", default=None, metavar="REGEX",
+                   help="regex naming the validation images explicitly, e.g. '^validation_'")
+    p.add_argument("--valid-fraction", type=float, default=0.2, help="validation share (default 0.2)")
+    p.add_argument("--crops-per-image", type=int, default=8, help="random crops per image and epoch")
+    p.add_argument("--positive-fraction", type=float, default=0.5,
+                   help="share of crops centred on foreground (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="local torchvision ResNet weights for the encoder (never downloaded)")
+    p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _train_config(args: argparse.Namespace, task: str, epochs: int):
+    from ..config import TrainConfig
+
+    return TrainConfig(task=task, arch=args.arch, size=args.size, scale=args.scale,
+                       batch_size=args.batch_size, epochs=epochs, lr=args.lr, loss=args.loss,
+                       device=args.device, group_pattern=args.group_pattern,
+                       valid_pattern=args.valid_pattern,
+                       valid_fraction=args.valid_fraction, crops_per_image=args.crops_per_image,
+                       positive_fraction=args.positive_fraction, seed=args.seed,
+                       pretrained_weights=args.weights, augment=not args.no_augment)
+
+
+def _quiet_library_warnings() -> None:
+    import warnings
+
+    # fastai triggers torch's torch.jit.script deprecation notice on import; not actionable
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
+
+
+def _mito(args: argparse.Namespace) -> int:
+    from ..training import train
+
+    _quiet_library_warnings()
+    config = _train_config(args, "mitochondria", args.epochs or 10)
+    with _Reporter([config.epochs]) as reporter:
+        result = train(args.datasets, config, out=args.out, resume_from=args.resume,
+                       on_event=reporter)
+    _print_result("mitochondria model", result)
+    _record("train", config.to_dict(), args.datasets, result, [(args.resume, "resumed_from")])
+    return 0
+
+
+def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
+    freeze = 2 if args.freeze_epochs is None else args.freeze_epochs
+    if args.unfreeze_epochs is not None:
+        return freeze, args.unfreeze_epochs
+    if args.epochs is not None:
+        freeze = min(freeze, args.epochs)
+        return freeze, args.epochs - freeze
+    return freeze, 4
+
+
+def _glomeruli(args: argparse.Namespace) -> int:
+    from ..config import TransferConfig
+    from ..models.transfer import transfer_train
+
+    _quiet_library_warnings()
+    freeze, unfreeze = _stage_epochs(args)
+    train_cfg = _train_config(args, "glomeruli", max(1, freeze + unfreeze))
+    config = TransferConfig(base_model=args.base, train=train_cfg, freeze_epochs=freeze,
+                            unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
+                            compare_scratch=args.compare_scratch)
+    phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
+    with _Reporter(phases) as reporter:
+        result = transfer_train(args.datasets, config, out=args.out, on_event=reporter)
+    print(result.copy_report.summary())
+    _print_result("glomeruli model (transfer)", result.transfer)
+    if result.scratch is not None:
+        _print_result("glomeruli model (scratch)", result.scratch)
+        print("\ntransfer vs scratch (validation):")
+        print(result.table_text)
+    _record("transfer", config.to_dict(), args.datasets, result.transfer, [(args.base, "base")])
+    return 0
+
+
+def _fmt(value) -> str:
+    return f"{value:.4f}" if isinstance(value, float) and math.isfinite(value) else str(value)
+
+
+def _print_result(what: str, result) -> None:
+    best = result.best or {}
+    state = "cancelled; " if result.cancelled else ""
+    print(f"{what}: {result.model_path or '(not written)'}")
+    print(f"  {state}best epoch {best.get('epoch', '-')}: valid Dice {_fmt(best.get('dice'))}, "
+          f"IoU {_fmt(best.get('iou'))}, loss {_fmt(best.get('valid_loss'))}; "
+          f"{result.seconds:.0f} s on {result.device}")
+
+
+def _record(kind: str, config: dict, datasets, result, extra_models) -> None:
+    """Save a run record (see ``eq runs``); a failure to record never fails the training."""
+    from ..runs import RunRecord
+
+    record = RunRecord(kind, config=config, metrics=dict(result.best), history=result.history,
+                       timings={"seconds": result.seconds}, device=result.device)
+    for d in datasets:
+        record.add_input(d, hash_file=False)
+    for path, role in [(result.model_path, "model"), *extra_models]:
+        if path:
+            record.add_model(path, role)
+    try:
+        print(f"run record: {record.save()}")
+    except OSError as exc:
+        print(f"eq: warning: could not save the run record ({exc})", file=sys.stderr)
+
+
+class _Reporter:
+    """``on_event`` for the CLI: a tqdm bar with ETA on stderr and one line per epoch."""
+
+    def __init__(self, phases: list[int]) -> None:
+        self.phases, self.bar = list(phases), None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def __call__(self, event) -> None:
+        from tqdm import tqdm
+
+        from ..events import BatchEnd, BatchSizeReduced, EpochEnd, Finished, StageStarted
+
+        if isinstance(event, StageStarted):
+            tqdm.write(f"[{event.stage}] {event.message}", file=sys.stderr)
+        elif isinstance(event, BatchEnd):
+            if self.bar is None:
+                epochs = self.phases[0] if self.phases else 1
+                self.bar = tqdm(total=epochs * event.total, unit="batch", file=sys.stderr,
+                                dynamic_ncols=True, disable=None, leave=False)
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"epoch {event.epoch} loss {_fmt(event.loss)}", refresh=False)
+        elif isinstance(event, EpochEnd):
+            m = event.metrics
+            tqdm.write(f"epoch {event.epoch}/{event.n_epochs} [{event.stage}] "
+                       f"train_loss {_fmt(event.train_loss)} valid_loss {_fmt(event.valid_loss)} "
+                       f"dice {_fmt(m.get('dice'))} iou {_fmt(m.get('iou'))} "
+                       f"lr {event.lr:.2e} {event.seconds:.1f}s", file=sys.stdout)
+        elif isinstance(event, BatchSizeReduced):
+            tqdm.write(f"out of memory: batch size {event.old} -> {event.new}", file=sys.stderr)
+        elif isinstance(event, Finished):
+            if self.bar is not None:
+                self.bar.close()
+            self.bar, self.phases = None, self.phases[1:]

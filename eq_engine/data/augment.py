@@ -1,0 +1,106 @@
+"""Microscopy augmentation, applied to whole training batches on the training device.
+
+Per sample: horizontal/vertical flips and 90-degree rotations (microscopy has no "up"); with
+probability ``p_affine`` a mild affine (rotation within +-15 degrees, zoom 0.9-1.1); brightness
+and contrast jitter; for RGB a mild per-channel stain jitter. Images are already normalised
+(zero mean, unit std), so intensity jitter is in std units. Mask pixels that the affine moves in
+from outside the crop become IGNORE.
+
+Random numbers come from a seeded CPU ``torch.Generator`` so CPU runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .crops import IGNORE
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    p_affine: float = 0.5
+    max_rotation: float = 15.0  # degrees
+    zoom: tuple = (0.9, 1.1)
+    contrast: tuple = (0.8, 1.2)
+    brightness: float = 0.2  # +- std units
+    stain: float = 0.05  # +- per-channel scale and shift for RGB
+
+
+def _uniform(gen, n: int, low: float, high: float, shape=()):
+    import torch
+
+    return torch.rand((n, *shape), generator=gen) * (high - low) + low
+
+
+def flip_rotate(images, masks, gen):
+    """Random flips and 90-degree rotations per sample (square crops)."""
+    import torch
+
+    n = images.shape[0]
+    k = torch.randint(0, 4, (n,), generator=gen).tolist()
+    flip = (torch.rand(n, generator=gen) < 0.5).tolist()
+    out_i, out_m = [], []
+    for i in range(n):
+        x, y = images[i], masks[i]
+        if flip[i]:
+            x, y = x.flip(-1), y.flip(-1)
+        out_i.append(torch.rot90(x, k[i], (-2, -1)))
+        out_m.append(torch.rot90(y, k[i], (-2, -1)))
+    return torch.stack(out_i), torch.stack(out_m)
+
+
+def mild_affine(images, masks, gen, settings: AugmentSettings):
+    """Rotation and zoom for a random subset of samples (bilinear image, nearest mask)."""
+    import torch
+    import torch.nn.functional as F
+
+    n = images.shape[0]
+    angle = _uniform(gen, n, -settings.max_rotation, settings.max_rotation) * math.pi / 180
+    zoom = _uniform(gen, n, *settings.zoom)
+    apply = torch.rand(n, generator=gen) < settings.p_affine
+    angle, zoom = torch.where(apply, angle, 0.0), torch.where(apply, zoom, 1.0)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1),
+                         torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
+    theta = theta.to(images.device, images.dtype)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    images = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    shifted = (masks.to(images.dtype) + 1).unsqueeze(1)  # 0 after sampling = outside the crop
+    sampled = F.grid_sample(shifted, grid, mode="nearest", padding_mode="zeros",
+                            align_corners=False).squeeze(1).round().long()
+    masks = torch.where(sampled == 0, IGNORE, sampled - 1).to(masks.dtype)
+    return images, masks
+
+
+def intensity_jitter(images, gen, settings: AugmentSettings):
+    """Contrast and brightness per sample; per-channel stain jitter when RGB."""
+    n, c = images.shape[:2]
+    contrast = _uniform(gen, n, *settings.contrast, (1, 1, 1))
+    bright = _uniform(gen, n, -settings.brightness, settings.brightness, (1, 1, 1))
+    if c == 3:
+        contrast = contrast * _uniform(gen, n, 1 - settings.stain, 1 + settings.stain, (3, 1, 1))
+        bright = bright + _uniform(gen, n, -settings.stain, settings.stain, (3, 1, 1))
+    dev = images.device
+    return images * contrast.to(dev, images.dtype) + bright.to(dev, images.dtype)
+
+
+def augment_batch(images, masks, *, generator, settings: AugmentSettings = AugmentSettings()):
+    """Augment a training batch: images (B,C,S,S) float, masks (B,S,S) int. New tensors."""
+    images, masks = flip_rotate(images, masks, generator)
+    if settings.p_affine > 0:
+        images, masks = mild_affine(images, masks, generator, settings)
+    return intensity_jitter(images, generator, settings), masks
+
+
+def make_batch_augmenter(seed: int, settings: AugmentSettings = AugmentSettings()):
+    """A ``batch -> batch`` function for a DataLoader's ``after_batch`` with its own generator."""
+    import torch
+
+    gen = torch.Generator().manual_seed(int(seed))
+
+    def after_batch(batch):
+        images, masks = batch
+        return augment_batch(images, masks, generator=gen, settings=settings)
+
+    return after_batch

@@ -1,0 +1,165 @@
+"""Encoder transfer: a mitochondria (EM) model's encoder starts a glomeruli (histology) U-Net.
+
+``copy_encoder`` copies every encoder tensor of the base model into the new U-Net, matched by
+name and shape; the decoder and head stay freshly initialised. Channels: EM models have 1 input
+channel and histology models 3, so the first convolution is *adapted*, not skipped:
+1 -> 3 replicates the gray kernel over R, G and B divided by 3 (an RGB image whose channels are
+equal then gives exactly the base model's response), 3 -> 1 sums the kernel over RGB. The
+:class:`~eq_engine.training.results.CopyReport` lists what was copied, adapted and skipped, and
+why. Anything else that does not match refuses the transfer with a ModelError; EQ never falls
+back to training from scratch silently.
+
+``transfer_train`` then fine-tunes in two stages: ``freeze_epochs`` with the encoder frozen
+(decoder/head learn; BatchNorm layers stay trainable), then ``unfreeze_epochs`` with
+discriminative learning rates ``slice(lr / lr_divisor, lr)``. With ``compare_scratch`` the same
+architecture is trained from random init on the same split, seed and total number of epochs
+(one stage at ``lr``), and a side-by-side table answers "did pretraining help?".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import TransferConfig
+from ..errors import ModelError
+from ..training.results import CopyReport, TransferResult, comparison_table
+from .unet import ARCHS, FIRST_CONV_KEY, encoder_keys
+
+
+def adapt_first_conv(weight, in_channels: int):
+    """The first-conv kernel for ``in_channels`` inputs: 1->3 replicate / 3, 3->1 sum."""
+    have = int(weight.shape[1])
+    if have == in_channels:
+        return weight.clone()
+    if have == 1 and in_channels == 3:
+        return weight.repeat(1, 3, 1, 1) / 3
+    if have == 3 and in_channels == 1:
+        return weight.sum(dim=1, keepdim=True)
+    raise ModelError(f"cannot adapt a first convolution from {have} to {in_channels} channels")
+
+
+def copy_encoder(base_state: dict, model: Any, *, base_name: str = "") -> CopyReport:
+    """Copy the encoder tensors of ``base_state`` into ``model`` (in place); see module doc.
+
+    Raises ModelError naming the tensors when the base encoder does not match the model's.
+    """
+    target = model.state_dict()
+    wanted = encoder_keys(target)
+    report = CopyReport(base_model=base_name)
+    new, missing, wrong = {}, [], []
+    for key in wanted:
+        if key not in base_state:
+            missing.append(key)
+            continue
+        src, dst = base_state[key], target[key]
+        if tuple(src.shape) == tuple(dst.shape):
+            new[key] = src.detach().clone()
+            report.copied.append(key)
+        elif key == FIRST_CONV_KEY and src.ndim == 4 and src.shape[0] == dst.shape[0] \
+                and src.shape[2:] == dst.shape[2:]:
+            new[key] = adapt_first_conv(src, int(dst.shape[1]))
+            how = "replicated over RGB / 3" if dst.shape[1] == 3 else "summed over RGB"
+            report.adapted.append({"name": key, "from": list(src.shape), "to": list(dst.shape),
+                                   "how": how})
+        else:
+            wrong.append(f"{key} {tuple(src.shape)} vs {tuple(dst.shape)}")
+    if missing or wrong:
+        raise ModelError(
+            f"the encoder of {base_name or 'the base model'} does not match the new U-Net: "
+            f"{len(missing)} tensors missing ({missing[:3]}), {len(wrong)} of another shape "
+            f"({wrong[:3]}); transfer needs a base model of the same architecture")
+    wanted_set = set(wanted)
+    for key in base_state:
+        if key not in wanted_set:
+            report.skipped.append({"name": key, "reason": "decoder/head, re-initialised for the new task"})
+    model.load_state_dict({**target, **new})
+    return report
+
+
+def check_base_model(meta: dict, path: str | os.PathLike) -> None:
+    """ModelError unless ``meta`` describes a 2-class EQ segmentation U-Net."""
+    if meta.get("arch") not in ARCHS or int(meta.get("n_classes", 0)) != 2:
+        raise ModelError(f"{path} is not an EQ segmentation U-Net (arch {meta.get('arch')!r}, "
+                         f"{meta.get('n_classes')!r} classes); give a model trained with `eq train`")
+
+
+def _parent_record(path: Path, meta: dict) -> dict:
+    from ..runs import file_sha256
+
+    return {"path": str(path), "sha256": file_sha256(path), "task": meta.get("task"),
+            "arch": meta.get("arch"), "in_channels": meta.get("in_channels"),
+            "created": meta.get("created"), "metrics": meta.get("metrics")}
+
+
+def _load_base(config: TransferConfig) -> tuple[dict, dict, Path]:
+    """The base model's weights and metadata, checked; and the train config's arch resolved."""
+    from ..io.models import load_weights
+
+    base_path = Path(config.base_model)
+    base_state, base = load_weights(base_path)
+    check_base_model(base, base_path)
+    if config.train.arch not in ("auto", base["arch"]):
+        raise ModelError(f"{base_path} is a {base['arch']} model but arch={config.train.arch!r} "
+                         "was asked; transfer needs the same architecture (use arch='auto')")
+    return base_state, base, base_path
+
+
+def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike | None = None,
+                   on_event=None, cancel=None) -> TransferResult:
+    """Transfer ``config.base_model``'s encoder and fine-tune on ``data``; see module doc.
+
+    With ``compare_scratch`` the baseline is written next to ``out`` as ``<stem>_scratch<ext>``.
+    """
+    from ..device import pick_device
+    from ..events import StageStarted, check_cancel, emit
+    from ..training.callbacks import RunLog
+    from ..training.trainer import (
+        Session,
+        Stage,
+        fit_stages,
+        prepare_session_data,
+        resolve_settings,
+        seed_everything,
+    )
+    from .unet import build_unet
+
+    started = time.perf_counter()
+    base_state, base, base_path = _load_base(config)
+    tcfg = config.train.replace(arch=base["arch"])
+    resolved = resolve_settings(tcfg, pick_device(tcfg.device))
+    emit(on_event, StageStarted("prepare", "reading and normalising training data"))
+    prepared = prepare_session_data(data, tcfg, resolved)
+    check_cancel(cancel)
+
+    seed_everything(tcfg.seed)
+    model = build_unet(resolved.arch, in_channels=prepared.in_channels)
+    report = copy_encoder(base_state, model, base_name=str(base_path))
+    extra = {"transfer": {"freeze_epochs": config.freeze_epochs,
+                          "unfreeze_epochs": config.unfreeze_epochs,
+                          "lr_divisor": config.lr_divisor, "copied": len(report.copied),
+                          "adapted": report.adapted, "skipped": len(report.skipped)}}
+    out_path = Path(out) if out else None
+    session = Session(tcfg, resolved, prepared, model, RunLog(), out_path,
+                      Path(tcfg.checkpoint_path) if tcfg.checkpoint_path else out_path,
+                      on_event, cancel, parent=_parent_record(base_path, base),
+                      extra_meta=extra, started=started, name="transfer")
+    lr = tcfg.lr
+    transfer = fit_stages(session, [Stage("freeze", config.freeze_epochs, lr, frozen=True),
+                                    Stage("unfreeze", config.unfreeze_epochs,
+                                          slice(lr / config.lr_divisor, lr))])
+    scratch = None
+    if config.compare_scratch and not transfer.cancelled:
+        seed_everything(tcfg.seed)  # same init stream, crops and shuffles as the transfer run
+        scratch_model = build_unet(resolved.arch, in_channels=prepared.in_channels)
+        scratch_out = out_path.with_name(f"{out_path.stem}_scratch{out_path.suffix}") if out_path else None
+        scratch_session = Session(tcfg, resolved, prepared, scratch_model, RunLog(), scratch_out,
+                                  scratch_out, on_event, cancel, name="scratch",
+                                  extra_meta={"baseline_for": str(out_path or "transfer")})
+        epochs = config.freeze_epochs + config.unfreeze_epochs
+        scratch = fit_stages(scratch_session, [Stage("scratch", epochs, lr)])
+    rows, text = comparison_table(transfer.history, scratch.history if scratch else None,
+                                  (transfer.best, scratch.best if scratch else None))
+    return TransferResult(transfer, scratch, report, rows, text)

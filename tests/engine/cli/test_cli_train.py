@@ -1,0 +1,55 @@
+"""`eq train mito` and `eq train glomeruli` on tiny synthetic datasets."""
+
+import pytest
+import torch
+
+from eq_engine.cli import build_parser, main
+
+TINY = ["--arch", "resnet18", "--size", "32", "--batch-size", "2", "--crops-per-image", "1"]
+
+
+@pytest.fixture(autouse=True)
+def quiet_machine(monkeypatch, tmp_path):
+    monkeypatch.setenv("EQ_RUNS_DIR", str(tmp_path / "runs"))
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_parser_knows_both_commands():
+    args = build_parser().parse_args(["train", "glomeruli", "d", "--base", "m.eqm", "--out", "g.eqm",
+                                      "--compare-scratch", "--freeze-epochs", "1", "--scale", "0.25",
+                                      "--group-pattern", r"^(T\d+)_"])
+    assert args.compare_scratch and args.freeze_epochs == 1 and args.scale == 0.25
+    assert args.group_pattern == r"^(T\d+)_"
+
+
+def test_mito_then_glomeruli_with_scratch_comparison(tmp_path, capsys):
+    from eq_engine.data.synthetic import write_em_dataset, write_histology_dataset
+    from eq_engine.io.models import read_metadata
+    from eq_engine.runs import list_runs
+
+    em = write_em_dataset(tmp_path / "em", n_slices=4, size=64, seed=0)
+    hist = write_histology_dataset(tmp_path / "hist", n_images=4, size=96, seed=1, n_glomeruli=2)
+    mito = tmp_path / "mito.eqm"
+    assert main(["train", "mito", str(em), "--out", str(mito), "--epochs", "1", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/1 [train]" in out and "valid Dice" in out
+    assert read_metadata(mito)["task"] == "mitochondria"
+
+    glom = tmp_path / "glom.eqm"
+    code = main(["train", "glomeruli", str(hist), "--base", str(mito), "--out", str(glom),
+                 "--freeze-epochs", "1", "--unfreeze-epochs", "0", "--compare-scratch",
+                 "--group-pattern", r"^(S\d+)_", *TINY])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "1 adapted" in out and "transfer vs scratch" in out and "scratch_dice" in out
+    assert read_metadata(glom)["parent"]["path"] == str(mito)
+    assert (tmp_path / "glom_scratch.eqm").is_file()
+    assert sorted(r.kind for r in list_runs()) == ["train", "transfer"]
+
+
+def test_bad_option_is_a_clean_error(tmp_path, capsys):
+    assert main(["train", "mito", str(tmp_path), "--out", str(tmp_path / "m.eqm"), "--size", "30"]) == 1
+    assert "size" in capsys.readouterr().err
