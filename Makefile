@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.eq-stamp
 export QT_QPA_PLATFORM ?= xcb
 
-.PHONY: demo test venv lint sysdeps clean
+.PHONY: demo test test-bench venv lint sysdeps clean
 
 # (Re)build .venv when it is missing or pyproject/constraints changed since it was built.
 $(STAMP): pyproject.toml constraints.txt
@@ -35,7 +35,11 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 test: sysdeps $(STAMP) lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not bench"
+
+# Real-data training runs behind BENCHMARKS.md (about 25 CPU minutes; needs ../shared/data).
+test-bench: sysdeps $(STAMP)
+	$(VENV)/bin/pytest -m bench
 
 demo: $(STAMP)
 	$(VENV)/bin/eq demo --out demo_out

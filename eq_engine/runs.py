@@ -10,19 +10,17 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
-import platform
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from .errors import DataError
 from .io.atomic import atomic_write_text
+from .jsonsafe import jsonable
+from .versions import library_versions
 
 RUN_KINDS = ("train", "transfer", "predict", "evaluate", "quantify", "demo")
-_LIBRARIES = ("eq", "numpy", "torch", "torchvision", "fastai", "scikit-image", "tifffile", "dask")
 
 
 def runs_dir(override: str | os.PathLike | None = None) -> Path:
@@ -42,37 +40,6 @@ def file_sha256(path: str | os.PathLike, *, chunk: int = 1 << 20) -> str:
         while block := fh.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def library_versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {"python": platform.python_version()}
-    for name in _LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON types; NaN/Inf become None so every reader can parse the file."""
-    if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
 
 
 @dataclass
@@ -98,7 +65,7 @@ class RunRecord:
         now = _dt.datetime.now(_dt.timezone.utc)
         self.created = self.created or now.isoformat(timespec="seconds")
         self.id = self.id or f"{now:%Y%m%d-%H%M%S}-{self.kind}-{uuid.uuid4().hex[:6]}"
-        self.config = _jsonable(self.config)
+        self.config = jsonable(self.config)
 
     def add_input(self, path: str | os.PathLike, *, hash_file: bool = True) -> None:
         p = Path(path)
@@ -115,7 +82,7 @@ class RunRecord:
         self.models.append(entry)
 
     def to_dict(self) -> dict:
-        return _jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
+        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     def save(self, directory: str | os.PathLike | None = None) -> Path:
         self.versions = self.versions or library_versions()

@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def usage(parser: argparse.ArgumentParser) -> int:
+    """Print ``parser``'s help; exit code 2 (a command given without its action)."""
+    parser.print_help()
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -43,8 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.WARNING - 10 * min(args.verbose, 2), format="%(levelname)s %(name)s: %(message)s"
     )
     if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
+        return usage(parser)
     try:
         return int(args.handler(args) or 0)
     except EngineError as exc:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
+
+from . import usage
+from .progress import ProgressBar
 
 
 def register(subparsers) -> None:
     data = subparsers.add_parser("data", help="check datasets; organise public datasets",
                                  description="Check image/mask datasets and organise public ones.")
     actions = data.add_subparsers(dest="data_command", metavar="ACTION")
-    data.set_defaults(handler=lambda args: _usage(data))
+    data.set_defaults(handler=lambda args: usage(data))
 
     check = actions.add_parser(
         "check", help="pair images with masks, validate them and print a report",
@@ -37,15 +38,10 @@ def register(subparsers) -> None:
     lucchi.set_defaults(handler=_lucchi)
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
-
 def _check(args: argparse.Namespace) -> int:
     from ..io.datasets import check_dataset
 
-    with _progress_bar("checking") as on_event:
+    with ProgressBar("checking") as on_event:
         report = check_dataset(args.dir, labels=args.labels, decode_images=args.decode,
                                on_event=on_event)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
@@ -55,32 +51,10 @@ def _check(args: argparse.Namespace) -> int:
 def _lucchi(args: argparse.Namespace) -> int:
     from ..io.lucchi import organise_lucchi
 
-    with _progress_bar("slices") as on_event:
+    with ProgressBar("slices") as on_event:
         result = organise_lucchi(args.src, args.dest, overwrite=args.overwrite, on_event=on_event)
     print(f"Lucchi ({result.layout}) from {result.source}:")
     for split, path, count in (("train", result.train, result.n_train),
                                ("test", result.test, result.n_test)):
         print(f"  {split:<6}{count:>5} pairs -> {path}" if path else f"  {split:<6}  not found")
     return 0
-
-
-@contextlib.contextmanager
-def _progress_bar(unit: str):
-    """An ``on_event`` callback drawing a tqdm bar on stderr (hidden when stderr is no TTY)."""
-    from tqdm import tqdm
-
-    from ..events import Progress
-
-    bar = tqdm(file=sys.stderr, unit=f" {unit}", disable=None, leave=False)
-
-    def on_event(event) -> None:
-        if isinstance(event, Progress):
-            bar.total = event.total
-            bar.n = event.step
-            bar.set_postfix_str(event.message, refresh=False)
-            bar.refresh()
-
-    try:
-        yield on_event
-    finally:
-        bar.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from .predict import add_predict_options, predict_config, progress_bar
+from .predict import add_predict_options, predict_config
+from .progress import ProgressBar
 
 
 def register(subparsers) -> None:
@@ -53,7 +54,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     threshold = args.threshold if (pred is not None and args.threshold is not None) else 0.5
     config = EvalConfig(threshold=threshold, match_iou=args.match_iou,
                         n_overlays=args.overlays)
-    with progress_bar("images") as on_event:
+    with ProgressBar("images") as on_event:
         report = evaluate(truth, config, model=model, predictions=pred,
                           predict_config=predict_config(args) if model else None,
                           out=args.out, on_event=on_event)

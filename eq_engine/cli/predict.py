@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
+
+from .progress import ProgressBar
 
 
 def register(subparsers) -> None:
@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     add_predict_options(p)
     p.add_argument("--no-probability", action="store_true",
                    help="do not write the probability maps (<stem>_prob.tif)")
+    p.add_argument("--stream", choices=("auto", "always", "never"), default="auto",
+                   help="read and write large 2D images band by band instead of whole "
+                   "(auto: TIFFs whose prediction would need over half the free RAM)")
     p.set_defaults(handler=_predict)
 
 
@@ -47,39 +50,17 @@ def predict_config(args: argparse.Namespace):
 
     return PredictConfig(tile=args.tile, overlap=args.overlap, threshold=args.threshold,
                          tta=args.tta, device=args.device, batch_size=args.batch_size,
-                         min_size=args.min_size)
+                         min_size=args.min_size, stream=getattr(args, "stream", "auto"))
 
 
 def _predict(args: argparse.Namespace) -> int:
     from ..inference.batch import predict_batch
 
     config = predict_config(args)
-    with progress_bar("images") as on_event:
+    with ProgressBar("images") as on_event:
         result = predict_batch(args.model, args.inputs, args.out, config,
                                scheduler=args.scheduler, workers=args.workers,
                                processes=not args.threads, overwrite=args.overwrite,
                                save_probability=not args.no_probability, on_event=on_event)
     print(result.summary())
     return 0 if result.ok else 1
-
-
-@contextlib.contextmanager
-def progress_bar(unit: str):
-    """An ``on_event`` callback drawing a tqdm bar with ETA on stderr (off when not a TTY)."""
-    from tqdm import tqdm
-
-    from ..events import Progress
-
-    bar = tqdm(file=sys.stderr, unit=f" {unit}", disable=None, leave=False)
-
-    def on_event(event) -> None:
-        if isinstance(event, Progress):
-            bar.total = event.total
-            bar.n = event.step
-            bar.set_postfix_str(event.message, refresh=False)
-            bar.refresh()
-
-    try:
-        yield on_event
-    finally:
-        bar.close()

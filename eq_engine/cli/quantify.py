@@ -72,10 +72,11 @@ def quant_config(args: argparse.Namespace):
 
 def _quantify(args: argparse.Namespace) -> int:
     from ..quantification.pipeline import quantify
-    from .predict import predict_config, progress_bar
+    from .predict import predict_config
+    from .progress import ProgressBar
 
     config = quant_config(args)
-    with progress_bar("steps") as on_event:
+    with ProgressBar("steps") as on_event:
         result = quantify(args.source, args.images, config, out=args.out, grades=args.grades,
                           fit=args.fit, grade_model=args.grade_model,
                           predict_config=predict_config(args),

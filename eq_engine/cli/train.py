@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import sys
+
+from . import usage
+from .progress import ProgressBar, format_float
 
 log = logging.getLogger(__name__)
 
@@ -16,7 +18,7 @@ def register(subparsers) -> None:
         description="Train segmentation U-Nets. 'mito' pretrains on EM mitochondria; "
         "'glomeruli' transfers a mito model's encoder to histology and fine-tunes it.")
     actions = train.add_subparsers(dest="train_command", metavar="ACTION")
-    train.set_defaults(handler=lambda args: _usage(train))
+    train.set_defaults(handler=lambda args: usage(train))
 
     mito = actions.add_parser("mito", help="train a mitochondria (EM) model",
                               description="Train a U-Net on EM mitochondria datasets.")
@@ -73,11 +75,6 @@ def _common(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
 
 
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help()
-    return 2
-
-
 def _train_config(args: argparse.Namespace, task: str, epochs: int):
     from ..config import TrainConfig
 
@@ -102,9 +99,9 @@ def _mito(args: argparse.Namespace) -> int:
 
     _quiet_library_warnings()
     config = _train_config(args, "mitochondria", args.epochs or 10)
-    with _Reporter([config.epochs]) as reporter:
+    with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
         result = train(args.datasets, config, out=args.out, resume_from=args.resume,
-                       on_event=reporter)
+                       on_event=on_event)
     _print_result("mitochondria model", result)
     _record("train", config.to_dict(), args.datasets, result, [(args.resume, "resumed_from")])
     return 0
@@ -131,8 +128,8 @@ def _glomeruli(args: argparse.Namespace) -> int:
                             unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                             compare_scratch=args.compare_scratch)
     phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
-    with _Reporter(phases) as reporter:
-        result = transfer_train(args.datasets, config, out=args.out, on_event=reporter)
+    with ProgressBar("batch", epochs=phases, stages=True) as on_event:
+        result = transfer_train(args.datasets, config, out=args.out, on_event=on_event)
     print(result.copy_report.summary())
     _print_result("glomeruli model (transfer)", result.transfer)
     if result.scratch is not None:
@@ -143,17 +140,13 @@ def _glomeruli(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(value) -> str:
-    return f"{value:.4f}" if isinstance(value, float) and math.isfinite(value) else str(value)
-
-
 def _print_result(what: str, result) -> None:
     best = result.best or {}
     state = "cancelled; " if result.cancelled else ""
     print(f"{what}: {result.model_path or '(not written)'}")
-    print(f"  {state}best epoch {best.get('epoch', '-')}: valid Dice {_fmt(best.get('dice'))}, "
-          f"IoU {_fmt(best.get('iou'))}, loss {_fmt(best.get('valid_loss'))}; "
-          f"{result.seconds:.0f} s on {result.device}")
+    dice, iou, loss = (format_float(best.get(k)) for k in ("dice", "iou", "valid_loss"))
+    print(f"  {state}best epoch {best.get('epoch', '-')}: valid Dice {dice}, IoU {iou}, "
+          f"loss {loss}; {result.seconds:.0f} s on {result.device}")
 
 
 def _record(kind: str, config: dict, datasets, result, extra_models) -> None:
@@ -171,44 +164,3 @@ def _record(kind: str, config: dict, datasets, result, extra_models) -> None:
         print(f"run record: {record.save()}")
     except OSError as exc:
         print(f"eq: warning: could not save the run record ({exc})", file=sys.stderr)
-
-
-class _Reporter:
-    """``on_event`` for the CLI: a tqdm bar with ETA on stderr and one line per epoch."""
-
-    def __init__(self, phases: list[int]) -> None:
-        self.phases, self.bar = list(phases), None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def __call__(self, event) -> None:
-        from tqdm import tqdm
-
-        from ..events import BatchEnd, BatchSizeReduced, EpochEnd, Finished, StageStarted
-
-        if isinstance(event, StageStarted):
-            tqdm.write(f"[{event.stage}] {event.message}", file=sys.stderr)
-        elif isinstance(event, BatchEnd):
-            if self.bar is None:
-                epochs = self.phases[0] if self.phases else 1
-                self.bar = tqdm(total=epochs * event.total, unit="batch", file=sys.stderr,
-                                dynamic_ncols=True, disable=None, leave=False)
-            self.bar.update(1)
-            self.bar.set_postfix_str(f"epoch {event.epoch} loss {_fmt(event.loss)}", refresh=False)
-        elif isinstance(event, EpochEnd):
-            m = event.metrics
-            tqdm.write(f"epoch {event.epoch}/{event.n_epochs} [{event.stage}] "
-                       f"train_loss {_fmt(event.train_loss)} valid_loss {_fmt(event.valid_loss)} "
-                       f"dice {_fmt(m.get('dice'))} iou {_fmt(m.get('iou'))} "
-                       f"lr {event.lr:.2e} {event.seconds:.1f}s", file=sys.stdout)
-        elif isinstance(event, BatchSizeReduced):
-            tqdm.write(f"out of memory: batch size {event.old} -> {event.new}", file=sys.stderr)
-        elif isinstance(event, Finished):
-            if self.bar is not None:
-                self.bar.close()
-            self.bar, self.phases = None, self.phases[1:]

@@ -38,7 +38,7 @@ def generated_data(root: Path, config: DemoConfig) -> DemoData:
     test = write_histology_dataset(root / "histology_test", n_images=max(2, n // 2),
                                    size=config.histology_size, seed=config.seed + 1000)
     return DemoData(em, train, test, test / "image_grades.csv", train / "grades.csv",
-                    train / "labels", r"^(S\d+)_", 1.0, "generated")
+                    train / "labels", r"^(S\d+)_", config.histology_scale, "generated")
 
 
 def real_data(root: Path, data: Path) -> DemoData:

@@ -18,19 +18,21 @@ class DemoConfig(ConfigBase):
     data: str | None = None
     em_slices: int = 8
     em_size: int = 256
-    histology_images: int = 8  # training images; the same number again is held out
-    histology_size: int = 384
+    histology_images: int = 8  # training images; half as many again are held out
+    histology_size: int = 512
+    histology_scale: float = 0.5  # generated fields: glomeruli 60-120 px become 30-60 px
     crop: int = 128
     mito_epochs: int = 6
     freeze_epochs: int = 2
-    unfreeze_epochs: int = 4
-    crops_per_image: int = 8
+    unfreeze_epochs: int = 6
+    crops_per_image: int = 16
 
     def __post_init__(self) -> None:
         for name in ("em_slices", "em_size", "histology_images", "histology_size", "crop",
                      "mito_epochs", "unfreeze_epochs", "crops_per_image"):
             self._check(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name,
                         "must be a positive integer")
+        self._check_range("histology_scale", 0, 1, low_open=True)
         self._check(self.histology_images >= 4, "histology_images",
                     "needs at least 4 images (2 subjects x 2 images) to split by subject")
 
@@ -39,7 +41,7 @@ def demo_config(*, quick: bool = False, **overrides) -> DemoConfig:
     """The default profile (under 10 min on 2 CPU cores) or ``quick`` (under 2 min)."""
     if quick:
         base = dict(quick=True, em_slices=4, em_size=128, histology_images=4, histology_size=256,
-                    crop=64, mito_epochs=2, freeze_epochs=1, unfreeze_epochs=1, crops_per_image=4)
+                    crop=64, mito_epochs=2, freeze_epochs=1, unfreeze_epochs=2, crops_per_image=8)
     else:
         base = {}
     base.update(overrides)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..run_compare import plot_histories
-from ..runs import library_versions
+from ..versions import library_versions
 from .html import HtmlReport
 from .profiles import DemoConfig
 

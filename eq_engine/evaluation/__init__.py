@@ -7,7 +7,7 @@ from :mod:`eq_engine.evaluation.metrics`.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "evaluate": "eq_engine.evaluation.scoring",
@@ -22,14 +22,4 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eq_engine.evaluation' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io.atomic import atomic_write_text
+from ..jsonsafe import jsonable
 
 AGGREGATE_MEANING = {
     "pooled": "pixel (object) counts summed over all images, then the metric: large images and "
@@ -62,7 +63,7 @@ class EvalReport:
         data = self.summary()
         if tables:
             data |= {"per_image": self.per_image, "per_object": self.per_object}
-        text = json.dumps(_json_safe(data), indent=2, allow_nan=False)
+        text = json.dumps(jsonable(data), indent=2, allow_nan=False)
         return atomic_write_text(path, text + "\n")
 
     def to_csv(self, folder: str | os.PathLike) -> list[Path]:
@@ -92,18 +93,6 @@ class EvalReport:
             lines.append(f"  recommended threshold {self.recommended_threshold:g} "
                          "(best pooled Dice in the sweep)")
         return "\n".join(lines)
-
-
-def _json_safe(value):
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def rows_to_csv(rows: list[dict]) -> str:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
+from ..io.datasets import image_files
 
-MASK_SUFFIXES = (".png", ".tif", ".tiff")
 PRED_TAGS = ("_prob", "_mask", "_pred", "")  # _prob: a probability map, the rest masks
 TRUTH_TAGS = ("_mask", "_label", "_labels", "_gt", "_groundtruth", "")
 VALID_DIR = "valid_regions"
@@ -37,12 +37,6 @@ class EvalItem:
     valid: Path | None = None
     prediction: Path | None = None
     probability: Path | None = None
-
-
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".")
-                  and p.suffix.lower() in MASK_SUFFIXES + (".jpg", ".jpeg"))
 
 
 def _key(path: Path, tags: Sequence[str], known: set[str]) -> tuple[str, int]:
@@ -73,7 +67,7 @@ def _valid_for(root: Path, stem: str) -> Path | None:
     folder = root / VALID_DIR
     if not folder.is_dir():
         return None
-    found = [p for p in _files(folder) if p.stem == stem]
+    found = [p for p in image_files(folder) if p.stem == stem]
     return found[0] if found else None
 
 
@@ -102,7 +96,7 @@ def truth_items(truth: str | os.PathLike | Sequence) -> list[EvalItem]:
         return dataset_items(root)
     masks = root / "masks" if (root / "masks").is_dir() else root
     by_stem: dict[str, list[Path]] = {}
-    for path in _files(masks):
+    for path in image_files(masks):
         by_stem.setdefault(_key(path, TRUTH_TAGS, set())[0], []).append(path)
     ambiguous = sorted(s for s, ps in by_stem.items() if len(ps) > 1)
     if ambiguous:
@@ -120,7 +114,7 @@ def attach_predictions(items: list[EvalItem], pred_dir: str | os.PathLike) -> li
     folder = pred_dir / "masks" if (pred_dir / "masks").is_dir() else pred_dir
     known = {item.name for item in items}
     candidates: dict[str, list[tuple[int, Path]]] = {}
-    for path in _files(folder):
+    for path in image_files(folder):
         if path.stem.endswith("_labels") and path.stem not in known:
             continue  # instance labels written beside the mask by eq predict
         stem, rank = _key(path, PRED_TAGS, known)

@@ -7,7 +7,7 @@ Public names load lazily (``predict`` imports torch on first use, not on import)
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "predict_tiled": "eq_engine.inference.tiling",
@@ -23,14 +23,4 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eq_engine.inference' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -228,7 +228,8 @@ def _short(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The visible image files (by suffix) directly in ``folder``, sorted; [] if no folder."""
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
@@ -259,7 +260,7 @@ def _match(root: Path) -> _Matching:
     masks_dir = root / "masks" if (root / "masks").is_dir() else None
     layout = ("images/" if images_dir != root else "files in the folder") + (
         " + masks/" if masks_dir else " (masks beside images)")
-    in_images = _image_files(images_dir)
+    in_images = image_files(images_dir)
     stems_there = {_stem(p) for p in in_images}
     images: dict[str, list[Path]] = defaultdict(list)
     mask_keys: list[tuple[Path, tuple[str, ...]]] = []
@@ -269,7 +270,7 @@ def _match(root: Path) -> _Matching:
             mask_keys.append((path, (base,)))
         else:
             images[_stem(path)].append(path)
-    for path in _image_files(masks_dir) if masks_dir else []:
+    for path in image_files(masks_dir) if masks_dir else []:
         stem = _stem(path)
         base = _untag(stem)
         mask_keys.append((path, (stem,) if base is None else (stem, base)))

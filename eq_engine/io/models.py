@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import struct
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
+from ..jsonsafe import jsonable
 from .atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -121,25 +121,6 @@ def _check_metadata(meta: Any, path: Path | str) -> None:
 
 
 # -- save --------------------------------------------------------------------------------------
-def _json_safe(value: Any) -> Any:
-    """JSON-able copy of ``value``; NaN/Inf become None so every reader can parse it."""
-    if hasattr(value, "to_dict"):
-        return _json_safe(value.to_dict())
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, os.PathLike):
-        return str(value)
-    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 def save_model(path: str | os.PathLike, model_or_state: Any, metadata: dict) -> Path:
     """Write ``model_or_state`` (an nn.Module or a state dict) and ``metadata`` to ``path``.
 
@@ -149,7 +130,7 @@ def save_model(path: str | os.PathLike, model_or_state: Any, metadata: dict) -> 
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ModelError(f"model file {path} must end with one of {SUFFIXES}")
-    meta = _json_safe({**metadata, "format": FORMAT, "format_version": FORMAT_VERSION})
+    meta = jsonable({**metadata, "format": FORMAT, "format_version": FORMAT_VERSION})
     _check_metadata(meta, path)
     state = model_or_state.state_dict() if hasattr(model_or_state, "state_dict") else model_or_state
     # clone: safetensors refuses tensors that share storage; contiguous CPU copies never do

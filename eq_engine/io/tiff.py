@@ -95,21 +95,25 @@ def check_complete(tif: tifffile.TiffFile, path: Path) -> None:
             )
 
 
+def checked_series(tif: tifffile.TiffFile,
+                   path: Path) -> tuple[tifffile.TiffPageSeries, AxesPlan]:
+    """The first series of an open TIFF and its axes plan, after the integrity checks."""
+    series = first_series(tif, path)
+    check_complete(tif, path)
+    return series, plan_axes(series.axes, tuple(series.shape), path)
+
+
 def tiff_info(path: Path) -> tuple[tuple[int, ...], np.dtype, bool]:
     """(normalised shape, dtype, rgb) read from the header, after an integrity check."""
     with open_tiff(path) as tif:
-        series = first_series(tif, path)
-        check_complete(tif, path)
-        plan = plan_axes(series.axes, tuple(series.shape), path)
+        series, plan = checked_series(tif, path)
         return plan.shape, np.dtype(series.dtype), plan.rgb
 
 
 def read_tiff(path: Path) -> tuple[np.ndarray, bool]:
     """Whole first series, normalised; returns (array, rgb)."""
     with open_tiff(path) as tif:
-        series = first_series(tif, path)
-        check_complete(tif, path)
-        plan = plan_axes(series.axes, tuple(series.shape), path)
+        series, plan = checked_series(tif, path)
         try:
             data = series.asarray()
         except MemoryError as exc:
@@ -127,9 +131,7 @@ def open_tiff_lazy(path: Path):
     tif = open_tiff(path)
     keep_open = False
     try:
-        series = first_series(tif, path)
-        check_complete(tif, path)
-        plan = plan_axes(series.axes, tuple(series.shape), path)
+        series, plan = checked_series(tif, path)
         if series.dataoffset is not None:
             try:
                 mapped = tifffile.memmap(path, series=0, mode="r")

@@ -6,7 +6,7 @@ not import torch or fastai.
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "build_unet": "eq_engine.models.unet",
@@ -17,14 +17,4 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eq_engine.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -10,7 +10,7 @@ Names resolve lazily (scikit-image and scipy load on first use)::
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "measure_glomeruli": "features",
@@ -36,14 +36,4 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

@@ -8,14 +8,14 @@ and sample sizes, the QuantConfig used to measure, library versions and a creati
 from __future__ import annotations
 
 import json
-import math
 import os
-import platform
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import ModelError
 from ..io.atomic import atomic_write_text
+from ..jsonsafe import jsonable
+from ..versions import library_versions
 from .ordinal import GradeModel
 
 FORMAT = "eq-grade-model"
@@ -41,7 +41,7 @@ def save_grade_model(path: str | os.PathLike, model: GradeModel) -> Path:
         "classes": list(model.classes),
         "l2": model.l2,
         "metadata": model.metadata,
-        "versions": _versions(),
+        "versions": library_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     return atomic_write_text(path, json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n")
@@ -79,26 +79,3 @@ def load_grade_model(path: str | os.PathLike) -> GradeModel:
         raise ModelError(f"{path}: inconsistent grade model ({p} features, {k} classes, "
                          f"{len(model.cuts)} cut points)")
     return model
-
-
-def _versions() -> dict:
-    import numpy
-    import scipy
-
-    from .. import __version__
-
-    return {"eq": __version__, "numpy": numpy.__version__, "scipy": scipy.__version__,
-            "python": platform.python_version()}
-
-
-def jsonable(value):
-    """JSON-ready copy: NaN/inf -> None and numpy scalars -> Python, so the JSON is strict."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

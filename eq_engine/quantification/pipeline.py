@@ -49,8 +49,7 @@ class QuantResult:
 def list_images(images: str | os.PathLike | list) -> list[Path]:
     """Image files from a folder (its ``images/`` subfolder if any), one file, or a list;
     files tagged as masks (``X_mask.png`` beside ``X.png``) are skipped."""
-    from ..io.datasets import MASK_TAGS
-    from ..io.images import IMAGE_SUFFIXES
+    from ..io.datasets import MASK_TAGS, image_files
 
     if isinstance(images, (list, tuple)):
         paths = [Path(p) for p in images]
@@ -61,8 +60,7 @@ def list_images(images: str | os.PathLike | list) -> list[Path]:
         if not root.is_dir():
             raise DataError(f"{root}: no such image file or folder")
         folder = root / "images" if (root / "images").is_dir() else root
-        paths = sorted(p for p in folder.iterdir() if p.is_file() and
-                       p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+        paths = image_files(folder)
         stems = {p.stem for p in paths}
         paths = [p for p in paths if not any(
             p.stem.lower().endswith(t) and p.stem[: -len(t)] in stems for t in MASK_TAGS)]
@@ -73,15 +71,14 @@ def list_images(images: str | os.PathLike | list) -> list[Path]:
 
 def mask_reader(masks: str | os.PathLike) -> Callable[[str], np.ndarray]:
     """A function stem -> int32 labels reading ``masks/<stem>[_mask|_label|...].<ext>``."""
-    from ..io.datasets import MASK_TAGS
-    from ..io.images import IMAGE_SUFFIXES, read_mask
+    from ..io.datasets import MASK_TAGS, image_files
+    from ..io.images import read_mask
 
     root = Path(masks)
     folder = root / "masks" if (root / "masks").is_dir() else root
     by_stem: dict[str, list[Path]] = {}
-    for path in sorted(folder.iterdir()):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            by_stem.setdefault(path.stem, []).append(path)
+    for path in image_files(folder):
+        by_stem.setdefault(path.stem, []).append(path)
 
     def read(stem: str) -> np.ndarray:
         for key in (stem, *(stem + tag for tag in MASK_TAGS)):
@@ -242,7 +239,7 @@ def write_outputs(
         "subjects": result.subjects.to_csv(out / "subjects.csv"),
     }
     if result.fit is not None:
-        from .grade_model_io import jsonable
+        from ..jsonsafe import jsonable
 
         if result.fit.cv is not None:
             files["cv_metrics"] = atomic_write_text(

@@ -7,7 +7,7 @@ function would replace ``eq_engine.training.train`` with the module once importe
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 _PUBLIC = {
     "train": "eq_engine.training.trainer",
@@ -19,14 +19,4 @@ _PUBLIC = {
 }
 
 __all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str):
-    module = _PUBLIC.get(name)
-    if module is None:
-        raise AttributeError(f"module 'eq_engine.training' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)

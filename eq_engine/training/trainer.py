@@ -247,7 +247,7 @@ def finish(session: Session) -> TrainResult:
 def build_metadata(session: Session, *, best: dict, cancelled: bool,
                    seconds: float | None = None) -> dict:
     """The model file metadata (see :mod:`eq_engine.io.models`)."""
-    from ..runs import library_versions
+    from ..versions import library_versions
 
     cfg, res, prep = session.config, session.resolved, session.prepared
     seconds = time.perf_counter() - session.started if seconds is None else seconds

@@ -228,6 +228,7 @@ def test_device_defaults():
 
 
 @pytest.mark.slow
+@pytest.mark.bench
 def test_real_em_pretraining_then_preeclampsia_transfer(shared_data, tmp_path):
     """bench/real_data_training.py with its defaults (minutes on a CPU); numbers in BENCHMARKS.md."""
     import importlib.util
