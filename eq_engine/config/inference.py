@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .base import ConfigBase
 
 BLENDS = ("gaussian", "constant")
+STREAM_MODES = ("auto", "always", "never")
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,11 @@ class PredictConfig(ConfigBase):
     mixed_precision: bool = True
     min_size: int = 0  # objects smaller than this many pixels are removed
     fill_holes: bool = True
+    # file outputs of large 2D images: "auto" streams TIFFs too big for memory (stream_model.py)
+    stream: str = "auto"
 
     def __post_init__(self) -> None:
+        self._check_choice("stream", STREAM_MODES)
         self._check(isinstance(self.tile, int) and (self.tile == 0 or self.tile >= 16), "tile",
                     "must be 0 (the model's tile size) or an integer >= 16")
         self._check_range("overlap", 0, 1, high_open=True)

@@ -17,6 +17,7 @@ _PUBLIC = {
     "Prediction": "eq_engine.inference.prediction",
     "postprocess": "eq_engine.inference.postprocessing",
     "predict_large": "eq_engine.inference.large",
+    "predict_file_streaming": "eq_engine.inference.stream_model",
     "LargePrediction": "eq_engine.inference.large",
     "predict_batch": "eq_engine.inference.batch",
     "BatchResult": "eq_engine.inference.batch",

@@ -108,14 +108,21 @@ def _cached_model(model: str, config: PredictConfig):
 
 
 def predict_file(model, image: str, out: str, config: dict, save_probability: bool) -> list[str]:
-    """Worker task: predict one image file and write its outputs; returns their paths."""
+    """Worker task: predict one image file and write its outputs; returns their paths.
+
+    2D images too large for memory are streamed (see ``stream_model.should_stream``)."""
     from ..io.images import read_image, write_image, write_mask
-    from .prediction import predict
+    from .prediction import _model_tile, model_scale, predict
+    from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)
     loaded = _cached_model(model, cfg) if isinstance(model, str) else model
-    result = predict(loaded, read_image(image), cfg)
     paths = output_paths(image, out, save_probability=save_probability)
+    meta = loaded.metadata
+    if should_stream(image, cfg, tile=_model_tile(meta, cfg, loaded.module is not None),
+                     scale=model_scale(meta)):
+        return predict_to_files(loaded, image, paths, cfg)
+    result = predict(loaded, read_image(image), cfg)
     if "probability" in paths:
         write_image(paths["probability"], result.probability)
     write_mask(paths["labels"], result.labels)

@@ -9,6 +9,7 @@ about 0.3 GB with 512-px tiles (see BENCHMARKS.md).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -20,13 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..events import CancelToken, EventCallback, Progress, check_cancel, emit
+from ..events import CancelToken, EventCallback
 from .tiling import (
     Predictor,
     accumulate_tiles,
     as_plane_stack,
     blend_weights,
     check_tiling,
+    count_tiles,
+    progress_ticker,
     tile_starts,
     tile_stride,
 )
@@ -51,8 +54,9 @@ def _default_preprocess(band: np.ndarray) -> np.ndarray:
     return as_plane_stack(np.asarray(band), axes="YX" if band.ndim == 2 else "YXC")[0]
 
 
-class _Source:
-    """Row bands of a 2D image; a path is reopened per band so its mapped pages are released."""
+class BandReader:
+    """Row bands of a 2D image (a path or an array-like); a path is reopened per band so its
+    mapped pages are released."""
 
     def __init__(self, source) -> None:
         self.path = Path(source) if isinstance(source, (str, os.PathLike)) else None
@@ -77,8 +81,9 @@ class _Source:
         return out
 
 
-class _TiffSink:
-    """Rows written into an uncompressed TIFF through short-lived memmaps (flushed each time)."""
+class TiffRowWriter:
+    """Rows written (``write(y0, rows)``) into a new uncompressed 2D TIFF through short-lived
+    memmaps, flushed each time."""
 
     def __init__(self, path: Path, shape: tuple[int, int], dtype) -> None:
         import tifffile
@@ -112,7 +117,38 @@ class _ZarrSink:
         self.array[y0:y0 + rows.shape[0]] = rows
 
 
-def _encode(rows: np.ndarray, output: str, threshold: float) -> np.ndarray:
+class _ResizingSink:
+    """Bilinear resize (no anti-aliasing, as :func:`predict` does) of streamed probability rows
+    to ``shape``, then encoded and written; keeps only the input rows still needed."""
+
+    def __init__(self, sink, in_shape: tuple[int, int], shape: tuple[int, int], encode) -> None:
+        from ..data.normalize import bilinear_weights, tap_stops
+
+        self.sink, self.encode = sink, encode
+        self.rows = bilinear_weights(in_shape[0], shape[0], antialias=False)
+        self.cols = bilinear_weights(in_shape[1], shape[1], antialias=False)
+        self.stops = np.maximum.accumulate(tap_stops(*self.rows))
+        self.buffer = np.zeros((0, in_shape[1]), np.float32)
+        self.top = 0  # input row of buffer[0]
+        self.next = 0  # next output row to write
+
+    def write(self, y0: int, rows: np.ndarray) -> None:
+        from ..data.normalize import resize_axis
+
+        self.buffer = np.concatenate([self.buffer, rows.astype(np.float32)])
+        stop = int(np.searchsorted(self.stops, self.top + len(self.buffer), side="right"))
+        if stop > self.next:
+            first, weights = self.rows[0][self.next:stop], self.rows[1][self.next:stop]
+            out = resize_axis(self.buffer, first, weights, axis=0, offset=self.top)
+            out = np.clip(resize_axis(out, *self.cols, axis=1), 0, 1)
+            self.sink.write(self.next, self.encode(out))
+            self.next = stop
+        if self.next < len(self.stops):
+            drop = int(self.rows[0][self.next]) - self.top
+            self.buffer, self.top = self.buffer[drop:], self.top + drop
+
+
+def _encode(rows: np.ndarray, *, output: str, threshold: float) -> np.ndarray:
     if output == "probability":
         return rows.astype(np.float32)
     from ..evaluation.metrics import binarize
@@ -131,7 +167,7 @@ def _check_output(out: Path, output: str, overwrite: bool) -> str:
     return kind
 
 
-def _stream(source: _Source, predictor: Predictor, sink, *, tile_hw, overlap, weights,
+def _stream(source: BandReader, predictor: Predictor, sink, *, tile_hw, overlap, weights,
             batch_size, preprocess, encode, tick) -> int:
     """Predict band by band and hand finished rows to ``sink``; returns the number of tiles."""
     (height, width), (th, tw) = source.shape[:2], tile_hw
@@ -159,8 +195,8 @@ def _stream(source: _Source, predictor: Predictor, sink, *, tile_hw, overlap, we
 def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=512,
                   overlap: float = 0.25, blend: str = "gaussian", batch_size: int = 8,
                   preprocess: Preprocess | None = None, output: str = "probability",
-                  threshold: float = 0.5, overwrite: bool = False,
-                  on_event: EventCallback | None = None,
+                  threshold: float = 0.5, out_shape: tuple[int, int] | None = None,
+                  overwrite: bool = False, on_event: EventCallback | None = None,
                   cancel: CancelToken | None = None) -> LargePrediction:
     """Predict a large 2D image tile by tile and write the result incrementally to ``out``.
 
@@ -170,44 +206,52 @@ def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=
     move channels first; pass the model's normalisation here). ``out`` ends in ``.tif`` (an
     uncompressed TIFF written through a memmap) or ``.zarr``; it appears only when complete.
     ``output="probability"`` writes float32, ``"mask"`` writes uint8 0/255 (``>= threshold``;
-    no hole filling or object clean-up, which need the whole image). Images smaller than one
-    tile must use :func:`~eq_engine.inference.predict_tiled`. Emits ``Progress`` per batch.
+    no hole filling or object clean-up, which need the whole image). ``out_shape`` (Y, X)
+    resizes the probability bilinearly as it streams out (for a source at a model's scale).
+    Images smaller than one tile must use :func:`~eq_engine.inference.predict_tiled`. Emits
+    ``Progress`` per batch.
     """
     tile_hw = check_tiling(tile, overlap, blend, batch_size)
     out = Path(out)
     kind = _check_output(out, output, overwrite)
-    src = _Source(source)
+    src = BandReader(source)
     height, width = src.shape[:2]
     if height < tile_hw[0] or width < tile_hw[1]:
         raise DataError(f"image {src.shape} is smaller than the tile {tile_hw}; it fits in "
                         "memory, use predict_tiled, or choose a smaller tile")
-    n_tiles = (len(tile_starts(height, tile_hw[0], tile_stride(tile_hw[0], overlap)))
-               * len(tile_starts(width, tile_hw[1], tile_stride(tile_hw[1], overlap))))
-    done, start = 0, time.perf_counter()
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        emit(on_event, Progress("predict", done, n_tiles, f"{done}/{n_tiles} tiles"))
-        check_cancel(cancel)
-
-    dtype = np.float32 if output == "probability" else np.uint8
+    n_tiles = count_tiles((height, width), tile_hw, overlap)
+    tick = progress_ticker(n_tiles, on_event, cancel)
+    shape = tuple(out_shape or (height, width))
+    start = time.perf_counter()
     tmp = out.with_name(f".{out.name}.part{out.suffix}")
     _remove(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        sink = (_TiffSink(tmp, (height, width), dtype) if kind == "tiff"
-                else _ZarrSink(tmp, (height, width), dtype, max(tile_hw)))
+        sink = _open_sink(tmp, kind, shape, np.float32 if output == "probability" else np.uint8,
+                          max(tile_hw))
+        encode = functools.partial(_encode, output=output, threshold=threshold)
+        if shape != (height, width):
+            sink, encode = _ResizingSink(sink, (height, width), shape, encode), _as_float32
         _stream(src, predictor, sink, tile_hw=tile_hw, overlap=overlap,
                 weights=blend_weights(tile_hw, blend=blend), batch_size=batch_size,
-                preprocess=preprocess or _default_preprocess,
-                encode=lambda rows: _encode(rows, output, threshold), tick=tick)
+                preprocess=preprocess or _default_preprocess, encode=encode, tick=tick)
         _remove(out)
         os.replace(tmp, out)
     finally:
         _remove(tmp)
     seconds = time.perf_counter() - start
     log.info("predicted %s (%d tiles) into %s in %.1f s", src.shape, n_tiles, out, seconds)
-    return LargePrediction(out, (height, width), output, n_tiles, seconds)
+    return LargePrediction(out, shape, output, n_tiles, seconds)
+
+
+def _open_sink(path: Path, kind: str, shape: tuple[int, int], dtype, chunk: int):
+    if kind == "tiff":
+        return TiffRowWriter(path, shape, dtype)
+    return _ZarrSink(path, shape, dtype, chunk)
+
+
+def _as_float32(rows: np.ndarray) -> np.ndarray:
+    return rows.astype(np.float32)
 
 
 def _remove(path: Path) -> None:

@@ -11,9 +11,17 @@ import numpy as np
 
 from ..config import PredictConfig
 from ..errors import ConfigError, DataError, ModelError
-from ..events import CancelToken, EventCallback, Progress, check_cancel, emit
+from ..events import CancelToken, EventCallback, check_cancel
 from .postprocessing import postprocess
-from .tiling import Predictor, blend_weights, check_tiling, count_tiles, infer_axes, predict_plane
+from .tiling import (
+    Predictor,
+    blend_weights,
+    check_tiling,
+    count_tiles,
+    infer_axes,
+    predict_plane,
+    progress_ticker,
+)
 
 log = logging.getLogger(__name__)
 UNET_MULTIPLE = 32  # a U-Net halves its input five times
@@ -86,6 +94,14 @@ def _model_tile(meta: dict, config: PredictConfig, has_module: bool) -> int:
     return tile
 
 
+def model_scale(meta: dict) -> float:
+    """The resize factor a model's metadata says its input gets (1 when absent)."""
+    scale = float(meta.get("scale", 1.0) or 1.0)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ModelError(f"the model's scale={meta.get('scale')!r} must be a positive number")
+    return scale
+
+
 def _threshold(meta: dict, config: PredictConfig) -> float:
     threshold = config.threshold if config.threshold is not None else meta.get("threshold", 0.5)
     return float(0.5 if threshold is None else threshold)
@@ -102,17 +118,17 @@ def _slices(image: np.ndarray) -> tuple[list[np.ndarray], bool]:
 def _to_full_resolution(probability: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     if probability.shape == shape:
         return probability
-    from skimage.transform import resize
+    from ..data.normalize import resize_image
 
-    out = resize(probability, shape, order=1, preserve_range=True, anti_aliasing=False)
-    return np.clip(out, 0, 1).astype(np.float32)
+    # bilinear without anti-aliasing, as streamed prediction resizes its rows (large.py)
+    return np.clip(resize_image(probability, shape, antialias=False), 0, 1)
 
 
 def _predict_slice(image2d: np.ndarray, predictor: Predictor, meta: dict, *, tile: int,
                    config: PredictConfig, tick) -> np.ndarray:
     from ..data.normalize import prepare_input
 
-    x = prepare_input(image2d, norm=meta["normalization"], scale=float(meta.get("scale", 1.0)))
+    x = prepare_input(image2d, norm=meta["normalization"], scale=model_scale(meta))
     if x.shape[0] != int(meta["in_channels"]):
         raise ModelError(f"normalisation gave {x.shape[0]} channels but the model takes "
                          f"{meta['in_channels']}; the model file's metadata is inconsistent")
@@ -128,8 +144,10 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     """Segment ``image`` with ``model`` (an EQ model file path or a LoadedModel).
 
     ``image`` is an array ((Y, X) gray, (Y, X, 3) RGB, (Z, Y, X[, 3]) stacks predicted slice by
-    slice) or an image file path. The model's metadata decides everything the model was trained
-    with: the image is resized by ``scale``, converted to ``in_channels`` (RGB -> luminance,
+    slice) or an image file path (DataError when it is too large for memory and
+    ``config.stream="auto"``: stream it to files with
+    :func:`~eq_engine.inference.stream_model.predict_file_streaming` or ``eq predict``). The
+    model's metadata decides everything the model was trained with: the image is resized by ``scale``, converted to ``in_channels`` (RGB -> luminance,
     gray -> replicated) and normalised with ``normalization``; the probability is resized back to
     the input's resolution. ``config.tile=0`` uses the model's ``tile_size`` and
     ``config.threshold=None`` its ``threshold``. The model runs on ``config.device`` under
@@ -140,7 +158,9 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     start = time.perf_counter()
     if isinstance(image, (str, os.PathLike)):
         from ..io.images import read_image
+        from .stream_model import check_fits_in_memory
 
+        check_fits_in_memory(image, config)
         image = read_image(image)
     image = np.asarray(image)
     loaded = load_for_prediction(model, config)
@@ -150,19 +170,12 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     slices, is_stack = _slices(image)
     _check_channels(slices[0])
     predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
-    scale = float(meta.get("scale", 1.0))
+    scale = model_scale(meta)
     from ..data.normalize import scaled_shape
 
     total = len(slices) * count_tiles(scaled_shape(slices[0].shape, scale), (tile, tile),
                                       config.overlap)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        emit(on_event, Progress("predict", done, total, f"{done}/{total} tiles"))
-        check_cancel(cancel)
-
+    tick = progress_ticker(total, on_event, cancel)
     check_cancel(cancel)
     probs = [_predict_slice(s, predictor, meta, tile=tile, config=config, tick=tick)
              for s in slices]

@@ -190,6 +190,21 @@ def predict_plane(plane: np.ndarray, predictor: Predictor, *, tile_hw: tuple[int
     return (acc[:height, :width] / wsum[:height, :width]).astype(np.float32)
 
 
+def progress_ticker(total: int, on_event: EventCallback | None, cancel: CancelToken | None, *,
+                    stage: str = "predict", unit: str = "tiles") -> Callable[[int], None]:
+    """``tick(n)`` for :func:`accumulate_tiles`: counts ``n`` more of ``total``, emits
+    ``Progress(stage, done, total)`` and raises ``Cancelled`` when ``cancel`` is set."""
+    done = 0
+
+    def tick(n: int) -> None:
+        nonlocal done
+        done += n
+        emit(on_event, Progress(stage, done, total, f"{done}/{total} {unit}"))
+        check_cancel(cancel)
+
+    return tick
+
+
 def count_tiles(shape_yx: Sequence[int], tile_hw: tuple[int, int], overlap: float) -> int:
     padded = (max(shape_yx[0], tile_hw[0]), max(shape_yx[1], tile_hw[1]))
     return len(tile_grid(padded, tile=tile_hw, overlap=overlap))
@@ -213,15 +228,8 @@ def predict_tiled(image: np.ndarray, predictor: Predictor, *, tile=256, overlap:
     tile_hw = check_tiling(tile, overlap, blend, batch_size)
     stack = as_plane_stack(image, axes=axes, in_channels=in_channels)
     weights = blend_weights(tile_hw, blend=blend)
-    total = stack.shape[0] * count_tiles(stack.shape[-2:], tile_hw, overlap)
-    done = 0
-
-    def tick(n: int) -> None:
-        nonlocal done
-        done += n
-        emit(on_event, Progress("predict", done, total, f"{done}/{total} tiles"))
-        check_cancel(cancel)
-
+    tick = progress_ticker(stack.shape[0] * count_tiles(stack.shape[-2:], tile_hw, overlap),
+                           on_event, cancel)
     check_cancel(cancel)
     planes = [predict_plane(plane, predictor, tile_hw=tile_hw, overlap=overlap, weights=weights,
                             batch_size=batch_size, tick=tick) for plane in stack]
