@@ -126,3 +126,46 @@ def list_runs(directory: str | os.PathLike | None = None, *, kind: str | None = 
         if kind is None or record.kind == kind:
             out.append(record)
     return sorted(out, key=lambda r: r.created, reverse=True)
+
+
+def numeric_metrics(metrics: dict | None, prefix: str = "") -> dict:
+    """The numbers of a metrics dict, flattened: ``{"dice": {"value": 0.8, ...}}`` -> ``dice``.
+
+    ``prefix`` names the source (``pooled`` -> ``pooled_dice``); non-numeric values are dropped.
+    """
+    out = {}
+    for key, value in (metrics or {}).items():
+        if isinstance(value, dict):
+            value = value.get("value")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[f"{prefix}_{key}" if prefix else str(key)] = float(value)
+    return out
+
+
+def record_run(kind: str, config, *, metrics: dict, seconds: float, inputs=(), models=(),
+               device: str = "", history=(), runs_dir: str | os.PathLike | None = None) -> RunRecord:
+    """Save and return a run record.
+
+    ``config``: a config dataclass or dict; ``inputs``: paths (files are hashed); ``models``:
+    ``(role, path)`` pairs (files are hashed); ``seconds``: stored as ``timings["total_s"]``.
+    """
+    record = RunRecord(kind, config=config, metrics=jsonable(metrics), history=list(history),
+                       timings={"total_s": float(seconds)}, device=str(device or ""))
+    for path in inputs:
+        if path:
+            record.add_input(path)
+    for role, path in models:
+        if path:
+            record.add_model(path, role)
+    record.save(runs_dir)
+    return record
+
+
+def record_training(kind: str, config, result, *, inputs=(), models=(),
+                    runs_dir: str | os.PathLike | None = None) -> RunRecord:
+    """Save and return the record of a ``TrainResult``: its history, numeric best metrics,
+    time, device and output model (role ``"output"``), plus ``models`` such as ``("base", p)``."""
+    return record_run(kind, config, metrics=numeric_metrics(result.best),
+                      seconds=result.seconds, inputs=inputs,
+                      models=[("output", result.model_path), *models], device=result.device,
+                      history=result.history or (), runs_dir=runs_dir)

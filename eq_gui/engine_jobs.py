@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
+import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 _state = {"threads": False}
+log = logging.getLogger(__name__)
 
 
 def _setup_torch() -> None:
@@ -82,32 +86,65 @@ def without_module(result):
     return dataclasses.replace(result, **changes) if changes else result
 
 
+def _paths(*values) -> list[str]:
+    """The values that name files or folders (layer arrays are not recorded as inputs)."""
+    return [str(v) for v in values if isinstance(v, (str, os.PathLike))]
+
+
+def save_record(save, *args, **kwargs) -> None:
+    """Save a run record with ``eq_engine.runs.record_run``/``record_training``; a failure
+    to write it is logged, never fails the job."""
+    from eq_engine.errors import EngineError
+
+    try:
+        record = save(*args, **kwargs)
+        log.info("run record %s", record.id)
+    except (OSError, EngineError) as exc:
+        log.warning("could not save the run record: %s", exc)
+
+
 def train(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.training.train(data, config, out=...)`` -> TrainResult (no module)."""
     _setup_torch()
+    from eq_engine.runs import record_training
     from eq_engine.training import train as engine_train
 
-    return without_module(engine_train(payload["data"], payload["config"],
-                                       out=payload.get("out"), on_event=on_event, cancel=cancel))
+    result = engine_train(payload["data"], payload["config"], out=payload.get("out"),
+                          on_event=on_event, cancel=cancel)
+    save_record(record_training, "train", payload["config"], result,
+                inputs=_paths(payload["data"]))
+    return without_module(result)
 
 
 def transfer(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.models.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
     _setup_torch()
     from eq_engine.models.transfer import transfer_train
+    from eq_engine.runs import record_training
 
-    return without_module(transfer_train(payload["data"], payload["config"],
-                                         out=payload.get("out"), on_event=on_event,
-                                         cancel=cancel))
+    result = transfer_train(payload["data"], payload["config"], out=payload.get("out"),
+                            on_event=on_event, cancel=cancel)
+    config, inputs = payload["config"], _paths(payload["data"])
+    save_record(record_training, "transfer", config, result.transfer, inputs=inputs,
+                models=[("base", config.base_model)])
+    if result.scratch is not None:
+        save_record(record_training, "train", config.train, result.scratch, inputs=inputs)
+    return without_module(result)
 
 
 def predict(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.inference.predict(model, image, config)`` -> Prediction."""
     _setup_torch()
     from eq_engine.inference import predict as engine_predict
+    from eq_engine.runs import record_run
 
-    return engine_predict(payload["model"], payload["image"], payload["config"],
-                          on_event=on_event, cancel=cancel)
+    start = time.perf_counter()
+    prediction = engine_predict(payload["model"], payload["image"], payload["config"],
+                                on_event=on_event, cancel=cancel)
+    save_record(record_run, "predict", payload["config"], seconds=time.perf_counter() - start,
+                metrics={"images": 1, "objects": int(prediction.labels.max())},
+                models=[("model", p) for p in _paths(payload["model"])])
+    return prediction
 
 
 def predict_folder(payload: dict, *, on_event=None, cancel=None):
@@ -117,19 +154,35 @@ def predict_folder(payload: dict, *, on_event=None, cancel=None):
     """
     _setup_torch()
     from eq_engine.inference import predict_batch
+    from eq_engine.runs import record_run
 
-    return predict_batch(payload["model"], [payload["folder"]], payload["out"], payload["config"],
-                         processes=False, on_event=on_event, cancel=cancel)
+    result = predict_batch(payload["model"], [payload["folder"]], payload["out"],
+                           payload["config"], processes=False, on_event=on_event, cancel=cancel)
+    metrics = {"predicted": len(result.outputs), "skipped": len(result.skipped),
+               "failed": len(result.failed)}
+    save_record(record_run, "predict", payload["config"], metrics=metrics,
+                seconds=result.seconds, inputs=_paths(payload["folder"]),
+                models=[("model", p) for p in _paths(payload["model"])])
+    return result
 
 
 def evaluate(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.evaluation.evaluate(data, config, model=...)`` on a dataset -> EvalReport."""
     _setup_torch()
     from eq_engine.evaluation import evaluate as engine_evaluate
+    from eq_engine.runs import numeric_metrics, record_run
 
-    return engine_evaluate(payload["data"], payload["config"], model=payload["model"],
-                           predict_config=payload.get("predict_config"), on_event=on_event,
-                           cancel=cancel)
+    report = engine_evaluate(payload["data"], payload["config"], model=payload["model"],
+                             predict_config=payload.get("predict_config"), on_event=on_event,
+                             cancel=cancel)
+    metrics = {**numeric_metrics(report.aggregates.get("pooled"), "pooled"),
+               **numeric_metrics(report.aggregates.get("mean"), "mean"),
+               "images": len(report.per_image)}
+    config = {"evaluate": payload["config"], "predict": payload.get("predict_config")}
+    save_record(record_run, "evaluate", config, metrics=metrics, seconds=report.seconds,
+                inputs=_paths(payload["data"]),
+                models=[("model", p) for p in _paths(payload["model"])])
+    return report
 
 
 JOBS: dict[str, Callable[..., Any]] = {

@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -71,6 +72,7 @@ class TrainDock(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.result = None
+        self._loaded_curves: dict[str, list[dict]] = {}  # kept when a new run clears the panel
         outer = QVBoxLayout(self)
         self._scroll = scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -116,6 +118,11 @@ class TrainDock(QWidget):
         layout.addWidget(self.jobs)
         self.panel = MetricPanel()
         layout.addWidget(self.panel)
+        self.load_curves = QPushButton("Load run curves…")
+        self.load_curves.setToolTip("show a previous run's curves (a run record .json from "
+                                    "the runs folder, or an EQ model file) beside these")
+        self.load_curves.clicked.connect(self.choose_run_curves)
+        layout.addWidget(self.load_curves)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -193,6 +200,8 @@ class TrainDock(QWidget):
         self.summary.setText("")
         self.to_predict.setEnabled(False)
         self.panel.clear()
+        for label, history in self._loaded_curves.items():
+            self.panel.add_history(history, run=label)
         self.jobs.start_engine(kind, payload, description="training",
                                epochs=self.form.total_epochs(self.mode_key))
         self._scroll.ensureWidgetVisible(self.panel, 0, 0)  # the curves are what to watch now
@@ -220,6 +229,34 @@ class TrainDock(QWidget):
         self.summary.setText("\n".join(lines))
         self.to_predict.setEnabled(bool(main.model_path))
 
+    def choose_run_curves(self) -> None:
+        """Ask for a run record or model file and add its curves to the panel."""
+        from napari.utils.notifications import show_error
+
+        from eq_engine.runs import runs_dir
+
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Load run curves", str(runs_dir()),
+            f"Run records (*.json);;{MODEL_FILTER};;All files (*)")
+        if not path:
+            return
+        try:
+            self.load_run_curves(path)
+        except (EngineError, OSError) as exc:
+            show_error(f"EQ training: {exc}")
+
+    def load_run_curves(self, path: str | Path) -> str:
+        """Add the per-epoch history of a run record (.json) or model file to the panel.
+
+        Returns the label its curves carry in the panel.
+        """
+        label, history = run_history(Path(path))
+        if not history:
+            raise EngineError(f"{path} holds no training history (no epochs)")
+        self._loaded_curves[label] = history
+        self.panel.add_history(history, run=label)
+        return label
+
     def model_path(self) -> Path | None:
         main = getattr(self.result, "transfer", self.result)
         return Path(main.model_path) if main is not None and main.model_path else None
@@ -235,6 +272,18 @@ class TrainDock(QWidget):
         dock.set_model(path)
         raise_dock(dock)
         return dock
+
+
+def run_history(path: Path) -> tuple[str, list[dict]]:
+    """(label, per-epoch history) of a run record JSON or an EQ model file."""
+    if path.suffix.lower() == ".json":
+        from eq_engine.runs import load_run
+
+        record = load_run(str(path))
+        return f"{record.kind} {record.id[:15]}", record.history
+    from eq_engine.io.models import read_metadata
+
+    return path.stem, read_metadata(path).get("history") or []
 
 
 def _format_metrics(best: dict | None) -> str:

@@ -35,6 +35,12 @@ def shared_data():
     return shared_dataset
 
 
+@pytest.fixture(autouse=True)
+def _runs_dir_in_tmp(monkeypatch, tmp_path_factory):
+    """Run records go to a temporary folder, never into the user's data directory."""
+    monkeypatch.setenv("EQ_RUNS_DIR", str(tmp_path_factory.mktemp("eq_runs")))
+
+
 def pytest_collection_modifyitems(config, items):
     """`gpu` tests skip cleanly without a CUDA device."""
     try:

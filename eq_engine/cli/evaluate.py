@@ -60,9 +60,22 @@ def _evaluate(args: argparse.Namespace) -> int:
                           out=args.out, on_event=on_event)
     print(report.table())
     print(f"report written to {args.out}")
+    _record(args, config, report, model=model, truth=truth, pred=pred)
     if args.save_threshold:
         _save_threshold(model, report, truth)
     return 0
+
+
+def _record(args: argparse.Namespace, config, report, *, model, truth, pred) -> None:
+    from ..runs import numeric_metrics, record_run
+    from .runs import save_record
+
+    metrics = {**numeric_metrics(report.aggregates.get("pooled"), "pooled"),
+               **numeric_metrics(report.aggregates.get("mean"), "mean"),
+               "images": len(report.per_image)}
+    run_config = {"evaluate": config, "predict": predict_config(args) if model else None}
+    save_record(record_run, "evaluate", run_config, metrics=metrics, seconds=report.seconds,
+                inputs=[p for p in (truth, pred) if p], models=[("model", model)])
 
 
 def _save_threshold(model: str, report, truth: str) -> None:

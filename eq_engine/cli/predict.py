@@ -63,4 +63,12 @@ def _predict(args: argparse.Namespace) -> int:
                                processes=not args.threads, overwrite=args.overwrite,
                                save_probability=not args.no_probability, on_event=on_event)
     print(result.summary())
+    if result.outputs:
+        from ..runs import record_run
+        from .runs import save_record
+
+        metrics = {"predicted": len(result.outputs), "skipped": len(result.skipped),
+                   "failed": len(result.failed)}
+        save_record(record_run, "predict", config, metrics=metrics, seconds=result.seconds,
+                    inputs=args.inputs, models=[("model", args.model)])
     return 0 if result.ok else 1

@@ -90,4 +90,23 @@ def _quantify(args: argparse.Namespace) -> int:
         print(result.fit.cv.summary())
     for name, path in result.files.items():
         print(f"  {name:<15} {path}")
+    _record(args, config, result)
     return 0
+
+
+def _record(args: argparse.Namespace, config, result) -> None:
+    from pathlib import Path
+
+    from ..runs import numeric_metrics, record_run
+    from .runs import save_record
+
+    metrics = {"glomeruli": len(result.glomeruli), "included": len(result.glomeruli.included()),
+               "images": len(result.images), "subjects": len(result.subjects)}
+    if result.fit is not None and result.fit.cv is not None:
+        metrics.update(numeric_metrics(result.fit.cv.metrics, "cv"))
+    models = [("grade_model", args.grade_model), ("grade_model_out", args.fit)]
+    if Path(args.source).is_file():
+        models.insert(0, ("segmentation", args.source))
+    save_record(record_run, "quantify", config, metrics=metrics, seconds=result.seconds,
+                inputs=[args.images, args.grades, None if Path(args.source).is_file()
+                        else args.source], models=models)

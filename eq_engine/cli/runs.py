@@ -52,3 +52,21 @@ def _compare(args) -> int:
     print(result.table())
     print(f"curves: {result.plot}")
     return 0
+
+
+def save_record(save, *args, **kwargs) -> None:
+    """Call ``save`` (``record_run`` or ``record_training``) and print the record's path.
+
+    A run record is a by-product: failing to write it warns and never fails the command.
+    """
+    import sys
+
+    from ..errors import EngineError
+    from ..runs import runs_dir
+
+    try:
+        record = save(*args, **kwargs)
+    except (OSError, EngineError) as exc:
+        print(f"eq: warning: could not save the run record ({exc})", file=sys.stderr)
+        return
+    print(f"run record: {runs_dir(kwargs.get('runs_dir')) / (record.id + '.json')}")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 from . import usage
 from .progress import ProgressBar, format_float
+from .runs import save_record
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ def _quiet_library_warnings() -> None:
 
 
 def _mito(args: argparse.Namespace) -> int:
+    from ..runs import record_training
     from ..training import train
 
     _quiet_library_warnings()
@@ -103,7 +104,8 @@ def _mito(args: argparse.Namespace) -> int:
         result = train(args.datasets, config, out=args.out, resume_from=args.resume,
                        on_event=on_event)
     _print_result("mitochondria model", result)
-    _record("train", config.to_dict(), args.datasets, result, [(args.resume, "resumed_from")])
+    save_record(record_training, "train", config, result, inputs=args.datasets,
+                models=[("resumed_from", args.resume)])
     return 0
 
 
@@ -120,6 +122,7 @@ def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
 def _glomeruli(args: argparse.Namespace) -> int:
     from ..config import TransferConfig
     from ..models.transfer import transfer_train
+    from ..runs import record_training
 
     _quiet_library_warnings()
     freeze, unfreeze = _stage_epochs(args)
@@ -136,7 +139,8 @@ def _glomeruli(args: argparse.Namespace) -> int:
         _print_result("glomeruli model (scratch)", result.scratch)
         print("\ntransfer vs scratch (validation):")
         print(result.table_text)
-    _record("transfer", config.to_dict(), args.datasets, result.transfer, [(args.base, "base")])
+    save_record(record_training, "transfer", config, result.transfer, inputs=args.datasets,
+                models=[("base", args.base)])
     return 0
 
 
@@ -147,20 +151,3 @@ def _print_result(what: str, result) -> None:
     dice, iou, loss = (format_float(best.get(k)) for k in ("dice", "iou", "valid_loss"))
     print(f"  {state}best epoch {best.get('epoch', '-')}: valid Dice {dice}, IoU {iou}, "
           f"loss {loss}; {result.seconds:.0f} s on {result.device}")
-
-
-def _record(kind: str, config: dict, datasets, result, extra_models) -> None:
-    """Save a run record (see ``eq runs``); a failure to record never fails the training."""
-    from ..runs import RunRecord
-
-    record = RunRecord(kind, config=config, metrics=dict(result.best), history=result.history,
-                       timings={"seconds": result.seconds}, device=result.device)
-    for d in datasets:
-        record.add_input(d, hash_file=False)
-    for path, role in [(result.model_path, "model"), *extra_models]:
-        if path:
-            record.add_model(path, role)
-    try:
-        print(f"run record: {record.save()}")
-    except OSError as exc:
-        print(f"eq: warning: could not save the run record ({exc})", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import EvalConfig, PredictConfig, QuantConfig, TrainConfig, TransferConfig
 from ..events import Finished, StageStarted, check_cancel, emit
-from ..runs import RunRecord
+from ..runs import numeric_metrics, record_run, record_training
 from .datasets import DemoData, demo_data
 from .profiles import DemoConfig
 
@@ -40,33 +40,6 @@ def _train_config(config: DemoConfig, **kw) -> TrainConfig:
                        device=config.device, **kw)
 
 
-def _record_training(result, kind: str, config, data: Path, runs_dir, parent=None) -> str:
-    record = RunRecord(kind, config=config)
-    record.inputs.append({"path": str(data)})
-    if parent:
-        record.add_model(parent, "base")
-    if result.model_path:
-        record.add_model(result.model_path, "output")
-    record.history = result.history
-    record.metrics = {k: v for k, v in result.best.items() if isinstance(v, (int, float))}
-    record.timings = {"total_s": result.seconds}
-    record.device = result.device
-    record.save(runs_dir)
-    return record.id
-
-
-def _record(kind: str, config, *, metrics: dict, seconds: float, runs_dir, models=(),
-            inputs=(), device: str = "") -> str:
-    record = RunRecord(kind, config=config)
-    for path in inputs:
-        record.inputs.append({"path": str(path)})
-    for role, path in models:
-        record.add_model(path, role)
-    record.metrics, record.timings, record.device = metrics, {"total_s": seconds}, device
-    record.save(runs_dir)
-    return record.id
-
-
 def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
              runs_dir: str | os.PathLike | None = None, on_event=None, cancel=None) -> DemoResult:
     """Run the chain into ``out`` and return what it made; ``out/report.html`` shows it all."""
@@ -91,7 +64,8 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
                              valid_pattern=r"^validation_" if config.data else None)
     mito = train(data.em, mito_cfg, out=models / "mito.eqm", on_event=on_event, cancel=cancel)
     timings["mito"] = mito.seconds
-    ids["mito"] = _record_training(mito, "train", mito_cfg, data.em, runs_dir)
+    ids["mito"] = record_training("train", mito_cfg, mito, inputs=[data.em],
+                                  runs_dir=runs_dir).id
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "2/5 transfer to glomeruli, against scratch"))
@@ -104,11 +78,12 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
                               on_event=on_event, cancel=cancel)
     timings["transfer"] = transfer.transfer.seconds
     timings["scratch"] = transfer.scratch.seconds if transfer.scratch else 0.0
-    ids["transfer"] = _record_training(transfer.transfer, "transfer", tcfg, data.histology_train,
-                                       runs_dir, parent=mito.model_path)
+    ids["transfer"] = record_training("transfer", tcfg, transfer.transfer,
+                                      inputs=[data.histology_train],
+                                      models=[("base", mito.model_path)], runs_dir=runs_dir).id
     if transfer.scratch is not None:
-        ids["scratch"] = _record_training(transfer.scratch, "train", glom_cfg,
-                                          data.histology_train, runs_dir)
+        ids["scratch"] = record_training("train", glom_cfg, transfer.scratch,
+                                         inputs=[data.histology_train], runs_dir=runs_dir).id
     model = transfer.transfer.model_path
 
     check_cancel(cancel)
@@ -116,10 +91,10 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     t = time.perf_counter()
     figures = _predict_figures(model, data, out / "figures", on_event=on_event, cancel=cancel)
     timings["predict"] = time.perf_counter() - t
-    ids["predict"] = _record("predict", PredictConfig(), metrics={"images": len(figures)},
-                             seconds=timings["predict"], runs_dir=runs_dir,
-                             models=[("model", model)], inputs=[data.histology_test],
-                             device=mito.device)
+    ids["predict"] = record_run("predict", PredictConfig(), metrics={"images": len(figures)},
+                                seconds=timings["predict"], runs_dir=runs_dir,
+                                models=[("model", model)], inputs=[data.histology_test],
+                                device=mito.device).id
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "4/5 evaluating"))
@@ -127,10 +102,11 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     evaluation = evaluate(data.histology_test, EvalConfig(), model=model, out=out / "evaluation",
                           on_event=on_event, cancel=cancel)
     timings["evaluate"] = time.perf_counter() - t
-    ids["evaluate"] = _record("evaluate", EvalConfig(), metrics=_flat(evaluation.aggregates["pooled"], "pooled"),
-                              seconds=timings["evaluate"], runs_dir=runs_dir,
-                              models=[("model", model)], inputs=[data.histology_test],
-                              device=mito.device)
+    pooled = numeric_metrics(evaluation.aggregates["pooled"], "pooled")
+    ids["evaluate"] = record_run("evaluate", EvalConfig(), metrics=pooled,
+                                 seconds=timings["evaluate"], runs_dir=runs_dir,
+                                 models=[("model", model)], inputs=[data.histology_test],
+                                 device=mito.device).id
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "5/5 quantifying endotheliosis"))
@@ -144,10 +120,11 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
                      cancel=cancel)
     timings["quantify"] = time.perf_counter() - t
     cv = fit.fit.cv.to_dict() if fit.fit and fit.fit.cv else {}
-    ids["quantify"] = _record("quantify", qcfg, metrics=_flat(cv.get("metrics", {}), "cv"),
-                              seconds=timings["quantify"], runs_dir=runs_dir,
-                              models=[("segmentation", model), ("grades", grade_model)],
-                              inputs=[data.histology_test])
+    ids["quantify"] = record_run("quantify", qcfg,
+                                 metrics=numeric_metrics(cv.get("metrics", {}), "cv"),
+                                 seconds=timings["quantify"], runs_dir=runs_dir,
+                                 models=[("segmentation", model), ("grades", grade_model)],
+                                 inputs=[data.histology_test]).id
     timings["total"] = time.perf_counter() - t0
 
     result = DemoResult(out, out / "report.html", data, mito, transfer, evaluation, quant, fit,
@@ -155,22 +132,12 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     from .report import write_report
 
     write_report(result, config)
-    ids["demo"] = _record("demo", config, metrics=_flat(evaluation.aggregates["pooled"], "pooled"),
-                          seconds=timings["total"], runs_dir=runs_dir,
-                          models=[("mito", mito.model_path), ("glomeruli", model)],
-                          inputs=[data.em, data.histology_train], device=mito.device)
+    ids["demo"] = record_run("demo", config, metrics=pooled, seconds=timings["total"],
+                             runs_dir=runs_dir,
+                             models=[("mito", mito.model_path), ("glomeruli", model)],
+                             inputs=[data.em, data.histology_train], device=mito.device).id
     emit(on_event, Finished("demo", message=f"report: {result.report}"))
     return result
-
-
-def _flat(metrics: dict, prefix: str) -> dict:
-    out = {}
-    for key, value in (metrics or {}).items():
-        if isinstance(value, (int, float)):
-            out[f"{prefix}_{key}"] = float(value)
-        elif isinstance(value, dict) and isinstance(value.get("value"), (int, float)):
-            out[f"{prefix}_{key}"] = float(value["value"])
-    return out
 
 
 def _predict_figures(model, data: DemoData, folder: Path, *, on_event, cancel) -> list[Path]:

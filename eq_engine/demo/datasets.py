@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,10 @@ def _link(src: Path, dest: Path) -> None:
 
 
 def demo_data(root: Path, config: DemoConfig) -> DemoData:
-    root.mkdir(parents=True, exist_ok=True)
+    """Fresh data in ``root`` (the demo's own folder: a previous run's files are replaced)."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
     if config.data:
         return real_data(root, Path(config.data))
     return generated_data(root, config)

@@ -16,16 +16,16 @@ class DemoConfig(ConfigBase):
     seed: int = 0
     device: str = "auto"
     data: str | None = None
-    em_slices: int = 6
+    em_slices: int = 8
     em_size: int = 192
-    histology_images: int = 6  # training images; half as many again are held out
+    histology_images: int = 8  # training images; half as many again are held out
     histology_size: int = 384
     histology_scale: float = 0.5  # generated fields: glomeruli 45-90 px become 22-45 px
     crop: int = 96
-    mito_epochs: int = 4
-    freeze_epochs: int = 1
-    unfreeze_epochs: int = 4
-    crops_per_image: int = 12
+    mito_epochs: int = 6
+    freeze_epochs: int = 2
+    unfreeze_epochs: int = 6
+    crops_per_image: int = 16
 
     def __post_init__(self) -> None:
         for name in ("em_slices", "em_size", "histology_images", "histology_size", "crop",

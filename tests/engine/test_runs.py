@@ -74,3 +74,30 @@ def test_cli_list_show_compare(tmp_path, capsys):
     assert main(["runs", "--dir", runs, "compare", a.id, b.id, "--png", str(png)]) == 0
     assert png.stat().st_size > 1000
     assert main(["runs", "--dir", runs, "show", "zzz"]) == 1
+
+
+def test_record_training_and_record_run_share_one_format(tmp_path):
+    from eq_engine.config import TrainConfig
+    from eq_engine.runs import record_run, record_training
+    from eq_engine.training.results import TrainResult
+
+    model = tmp_path / "m.eqm"
+    model.write_bytes(b"abc")
+    history = [{"epoch": e, "train_loss": 1.0 / e, "valid_loss": 0.5, "dice": 0.1 * e}
+               for e in (1, 2, 3)]
+    result = TrainResult(model, {}, history, {"epoch": 3, "dice": 0.3, "stage": "fit"},
+                         False, 12.5, "cpu")
+    rec = record_training("transfer", TrainConfig(epochs=3), result, inputs=[tmp_path],
+                          models=[("base", model)], runs_dir=tmp_path / "runs")
+    again = load_run(rec.id, tmp_path / "runs")
+    assert again.timings == {"total_s": 12.5} and again.device == "cpu"
+    assert again.metrics == {"epoch": 3.0, "dice": 0.3}  # numbers only
+    assert [r["dice"] for r in again.history] == [0.1, 0.2, 0.1 * 3]
+    assert [m["role"] for m in again.models] == ["output", "base"]
+    assert again.models[0]["sha256"] == file_sha256(model) and again.config["epochs"] == 3
+
+    ev = record_run("evaluate", {"threshold": 0.5}, seconds=2.0,
+                    metrics={"dice": {"value": 0.8, "ci_low": 0.7}, "n": 4, "name": "x"},
+                    models=[("model", model), ("unused", None)], runs_dir=tmp_path / "runs")
+    assert load_run(ev.id, tmp_path / "runs").timings == {"total_s": 2.0}
+    assert len(ev.models) == 1

@@ -1,0 +1,21 @@
+"""Worker-process jobs leave run records (called in-process here; EQ_RUNS_DIR is tmp)."""
+
+from __future__ import annotations
+
+import pytest
+
+from eq_engine.runs import list_runs
+from eq_gui import engine_jobs
+
+pytestmark = pytest.mark.gui
+
+
+def test_train_job_saves_a_run_record(em_dataset, train_config, tmp_path):
+    out = tmp_path / "m.eqm"
+    result = engine_jobs.run_job("train", {"data": str(em_dataset), "config": train_config(),
+                                           "out": str(out)})
+    (record,) = list_runs(kind="train")
+    assert record.inputs == [{"path": str(em_dataset)}]
+    assert record.models[0]["role"] == "output" and record.models[0]["path"] == str(out)
+    assert len(record.history) == len(result.history) == 1
+    assert record.timings["total_s"] == pytest.approx(result.seconds)
