@@ -74,8 +74,10 @@ def _csv_text(header: list[str], rows: list[list]) -> str:
 
 
 def _animal_grades(rng, severity: int, n_glomeruli: int) -> list[float]:
-    """Grades of one image: the animal's level give or take one step, as in real cohorts."""
-    idx = np.clip(severity + rng.integers(-1, 2, n_glomeruli), 0, len(GRADE_LEVELS) - 1)
+    """Grades of one image: the animal's level give or take two steps. The spread is wide enough
+    that leave-one-animal-out folds usually still see every grade (an ordinal model cannot
+    predict a grade it never saw)."""
+    idx = np.clip(severity + rng.integers(-2, 3, n_glomeruli), 0, len(GRADE_LEVELS) - 1)
     return [GRADE_LEVELS[i] for i in idx]
 
 
