@@ -11,14 +11,11 @@ from pathlib import Path
 
 import numpy as np
 from qtpy.QtWidgets import (
-    QButtonGroup,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QRadioButton,
     QVBoxLayout,
     QWidget,
 )
@@ -26,7 +23,7 @@ from qtpy.QtWidgets import (
 from eq_engine.config.inference import EvalConfig
 from eq_engine.errors import EngineError
 
-from .inputs import LayerChoice, PathEdit
+from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
 from .pyside_guard import guard
 from .table_view import RowTable, focus_on
@@ -70,16 +67,8 @@ class EvaluateDock(QWidget):
         self.report = None
         self._focus_layer = None
         layout = QVBoxLayout(self)
-        self.on_layers = QRadioButton("layers")
-        self.on_model = QRadioButton("model + dataset")
-        self.on_layers.setChecked(True)
-        self.on_layers.toggled.connect(self._on_source)
-        group = QButtonGroup(self)
-        group.addButton(self.on_layers)
-        group.addButton(self.on_model)
-        row = QHBoxLayout()
-        row.addWidget(self.on_layers)
-        row.addWidget(self.on_model)
+        self.on_layers, self.on_model, row = radio_pair(self, "layers", "model + dataset",
+                                                        self._on_source)
         self._form = form = QFormLayout()
         form.addRow("score", row)
         self.pred_layer = LayerChoice(napari_viewer, ("labels", "image"))

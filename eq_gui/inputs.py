@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLineEdit, QPushButton, QWidget
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QWidget,
+)
 
 
 class LayerChoice(QComboBox):
@@ -103,3 +112,18 @@ class PathEdit(QWidget):
             chosen, _ = QFileDialog.getOpenFileName(self, "Open", start, self._filter)
         if chosen:
             self.set_path(chosen)
+
+
+def radio_pair(parent: QWidget, first: str, second: str, on_toggle) -> tuple:
+    """Two exclusive radio buttons in a row, the first checked; ``on_toggle`` gets the first's
+    state. Returns (first button, second button, row layout)."""
+    a, b = QRadioButton(first), QRadioButton(second)
+    a.setChecked(True)
+    a.toggled.connect(on_toggle)
+    group = QButtonGroup(parent)
+    group.addButton(a)
+    group.addButton(b)
+    row = QHBoxLayout()
+    row.addWidget(a)
+    row.addWidget(b)
+    return a, b, row

@@ -11,14 +11,11 @@ import math
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QRadioButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -28,7 +25,7 @@ from superqt import QLabeledDoubleSlider
 from eq_engine.config.inference import PredictConfig
 from eq_engine.errors import EngineError
 
-from .inputs import LayerChoice, PathEdit
+from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
 from .pyside_guard import guard
 from .train_dock import MODEL_FILTER, layer_array
@@ -79,16 +76,8 @@ class PredictDock(QWidget):
         self.model_info = QLabel("no model chosen")
         self.model_info.setWordWrap(True)
         form.addRow(self.model_info)
-        self.on_layer = QRadioButton("image layer")
-        self.on_folder = QRadioButton("folder (batch)")
-        self.on_layer.setChecked(True)
-        self.on_layer.toggled.connect(self._on_source)
-        group = QButtonGroup(self)
-        group.addButton(self.on_layer)
-        group.addButton(self.on_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.on_layer)
-        row.addWidget(self.on_folder)
+        self.on_layer, self.on_folder, row = radio_pair(self, "image layer", "folder (batch)",
+                                                        self._on_source)
         form.addRow("predict on", row)
         self.image_layer = LayerChoice(napari_viewer, ("image",))
         form.addRow("image layer", self.image_layer)

@@ -13,14 +13,11 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QButtonGroup,
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
-    QRadioButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -28,7 +25,7 @@ from qtpy.QtWidgets import (
 
 from eq_engine.errors import EngineError
 
-from .inputs import LayerChoice, PathEdit
+from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
 from .metric_panel import MetricPanel
 from .pyside_guard import guard
@@ -88,16 +85,8 @@ class TrainDock(QWidget):
         top.addRow("mode", self.mode)
         self.base_model = PathEdit("open", filter=MODEL_FILTER, placeholder="pretrained EQ model")
         top.addRow("base model", self.base_model)
-        self.from_folder = QRadioButton("dataset folder")
-        self.from_layers = QRadioButton("open layers")
-        self.from_folder.setChecked(True)
-        self.from_folder.toggled.connect(self._on_source)
-        group = QButtonGroup(self)
-        group.addButton(self.from_folder)
-        group.addButton(self.from_layers)
-        row = QHBoxLayout()
-        row.addWidget(self.from_folder)
-        row.addWidget(self.from_layers)
+        self.from_folder, self.from_layers, row = radio_pair(self, "dataset folder", "open layers",
+                                                             self._on_source)
         top.addRow("data", row)
         self.folder = PathEdit("dir", placeholder="folder with images/ and masks/")
         top.addRow("folder", self.folder)
