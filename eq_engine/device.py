@@ -23,7 +23,6 @@ class DeviceInfo:
 
 
 def _cuda_available() -> bool:
-    # Only ask torch when the CUDA driver library could exist; keeps triton out of CPU-only runs.
     import torch
 
     return bool(torch.cuda.is_available())
