@@ -44,6 +44,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
              runs_dir: str | os.PathLike | None = None, on_event=None, cancel=None) -> DemoResult:
     """Run the chain into ``out`` and return what it made; ``out/report.html`` shows it all."""
     from ..evaluation import evaluate
+    from ..io.models import load_model
     from ..models.transfer import transfer_train
     from ..quantification import quantify
     from ..training import train
@@ -85,11 +86,12 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
         ids["scratch"] = record_training("train", glom_cfg, transfer.scratch,
                                          inputs=[data.histology_train], runs_dir=runs_dir).id
     model = transfer.transfer.model_path
+    loaded = load_model(model, device=config.device)  # once, for predict, evaluate and quantify
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "3/5 predicting held-out fields"))
     t = time.perf_counter()
-    figures = _predict_figures(model, data, out / "figures", on_event=on_event, cancel=cancel)
+    figures = _predict_figures(loaded, data, out / "figures", on_event=on_event, cancel=cancel)
     timings["predict"] = time.perf_counter() - t
     ids["predict"] = record_run("predict", PredictConfig(), metrics={"images": len(figures)},
                                 seconds=timings["predict"], runs_dir=runs_dir,
@@ -99,7 +101,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "4/5 evaluating"))
     t = time.perf_counter()
-    evaluation = evaluate(data.histology_test, EvalConfig(), model=model, out=out / "evaluation",
+    evaluation = evaluate(data.histology_test, EvalConfig(), model=loaded, out=out / "evaluation",
                           on_event=on_event, cancel=cancel)
     timings["evaluate"] = time.perf_counter() - t
     pooled = numeric_metrics(evaluation.aggregates["pooled"], "pooled")
@@ -115,7 +117,7 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     grade_model = models / "grades.json"
     fit = quantify(data.train_labels, data.histology_train, qcfg, out=out / "quantify_train",
                    grades=data.train_grades, fit=grade_model, on_event=on_event, cancel=cancel)
-    quant = quantify(model, data.histology_test, qcfg, out=out / "quantify",
+    quant = quantify(loaded, data.histology_test, qcfg, out=out / "quantify",
                      grades=data.test_grades, grade_model=grade_model, on_event=on_event,
                      cancel=cancel)
     timings["quantify"] = time.perf_counter() - t
