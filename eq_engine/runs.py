@@ -20,7 +20,7 @@ from .io.atomic import atomic_write_text
 from .jsonsafe import jsonable
 from .versions import library_versions
 
-RUN_KINDS = ("train", "transfer", "predict", "evaluate", "quantify", "demo")
+RUN_KINDS = ("train", "transfer", "predict", "evaluate", "quantify", "demo", "cv")
 
 
 def runs_dir(override: str | os.PathLike | None = None) -> Path:

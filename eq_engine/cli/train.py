@@ -49,6 +49,11 @@ def register(subparsers) -> None:
 
 def _common(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write (.eqm)")
+    add_train_options(p, task=task)
+
+
+def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
+    """The training options shared by ``eq train`` and ``eq cv`` (all but ``--out``)."""
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs (default 10)" if task == "mitochondria"
                    else "total epochs of both stages (default: freeze + unfreeze epochs)")
@@ -75,7 +80,7 @@ def _common(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
 
 
-def _train_config(args: argparse.Namespace, task: str, epochs: int):
+def train_config(args: argparse.Namespace, task: str, epochs: int):
     from ..config import TrainConfig
 
     return TrainConfig(task=task, arch=args.arch, size=args.size, scale=args.scale,
@@ -87,7 +92,7 @@ def _train_config(args: argparse.Namespace, task: str, epochs: int):
                        pretrained_weights=args.weights, augment=not args.no_augment)
 
 
-def _quiet_library_warnings() -> None:
+def quiet_library_warnings() -> None:
     import warnings
 
     # fastai triggers torch's torch.jit.script deprecation notice on import; not actionable
@@ -98,8 +103,8 @@ def _mito(args: argparse.Namespace) -> int:
     from ..runs import record_training
     from ..training import train
 
-    _quiet_library_warnings()
-    config = _train_config(args, "mitochondria", args.epochs or 10)
+    quiet_library_warnings()
+    config = train_config(args, "mitochondria", args.epochs or 10)
     with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
         result = train(args.datasets, config, out=args.out, resume_from=args.resume,
                        on_event=on_event)
@@ -109,7 +114,7 @@ def _mito(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
+def stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
     freeze = 2 if args.freeze_epochs is None else args.freeze_epochs
     if args.unfreeze_epochs is not None:
         return freeze, args.unfreeze_epochs
@@ -124,9 +129,9 @@ def _glomeruli(args: argparse.Namespace) -> int:
     from ..models.transfer import transfer_train
     from ..runs import record_training
 
-    _quiet_library_warnings()
-    freeze, unfreeze = _stage_epochs(args)
-    train_cfg = _train_config(args, "glomeruli", max(1, freeze + unfreeze))
+    quiet_library_warnings()
+    freeze, unfreeze = stage_epochs(args)
+    train_cfg = train_config(args, "glomeruli", max(1, freeze + unfreeze))
     config = TransferConfig(base_model=args.base, train=train_cfg, freeze_epochs=freeze,
                             unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                             compare_scratch=args.compare_scratch)

@@ -14,6 +14,8 @@ _PUBLIC = {
     "TrainResult": "eq_engine.training.results",
     "TransferResult": "eq_engine.training.results",
     "CopyReport": "eq_engine.training.results",
+    "cross_validate": "eq_engine.training.crossval",
+    "CVResult": "eq_engine.training.crossval",
     "get_loss": "eq_engine.training.losses",
     "LOSSES": "eq_engine.training.losses",
 }
