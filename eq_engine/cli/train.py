@@ -59,8 +59,9 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
                    else "total epochs of both stages (default: freeze + unfreeze epochs)")
     p.add_argument("--arch", default="auto", help="resnet18|resnet34|resnet50 (default: by device)")
     p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="resize images by this factor first, e.g. 0.25 for 20x H&E (default 1)")
+    p.add_argument("--scale", type=_scale, default=0.0, metavar="auto|FACTOR",
+                   help="resize images by this factor first, e.g. 0.25 for 20x H&E; 'auto' "
+                   "(default) makes the median training object 64 px across, never upsampling")
     p.add_argument("--batch-size", type=int, default=0, help="batch size (default: by device)")
     p.add_argument("--lr", type=float, default=1e-3, help="maximum learning rate (default 1e-3)")
     p.add_argument("--loss", default="ce_dice", help="ce|dice|ce_dice|focal|tversky (default ce_dice)")
@@ -78,6 +79,15 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--weights", default=None, metavar="FILE",
                    help="local torchvision ResNet weights for the encoder (never downloaded)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+
+
+def _scale(text: str) -> float:
+    if text.strip().lower() == "auto":
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 'auto' or a factor such as 0.25") from None
 
 
 def train_config(args: argparse.Namespace, task: str, epochs: int):

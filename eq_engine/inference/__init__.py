@@ -16,6 +16,7 @@ _PUBLIC = {
     "predict": "eq_engine.inference.prediction",
     "Prediction": "eq_engine.inference.prediction",
     "postprocess": "eq_engine.inference.postprocessing",
+    "model_min_size": "eq_engine.inference.prediction",
     "predict_large": "eq_engine.inference.large",
     "predict_file_streaming": "eq_engine.inference.stream_model",
     "LargePrediction": "eq_engine.inference.large",

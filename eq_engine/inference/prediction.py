@@ -85,13 +85,22 @@ def flip_tta(predictor: Predictor) -> Predictor:
 
 
 def _model_tile(meta: dict, config: PredictConfig, has_module: bool) -> int:
-    tile = config.tile or int(meta.get("tile_size") or 0)
+    from ..io.recipe_meta import predict_tile
+
+    tile = config.tile or predict_tile(meta) or int(meta.get("tile_size") or 0)
     if tile <= 0:
         raise ModelError("the model file has no tile_size; set PredictConfig(tile=256) or similar")
     if has_module and tile % UNET_MULTIPLE:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
     return tile
+
+
+def model_min_size(meta: dict, config: PredictConfig) -> int:
+    """``config.min_size``, or with -1 the model's learned minimum object size (0 if none)."""
+    from ..io.recipe_meta import learned_min_size
+
+    return config.min_size if config.min_size >= 0 else learned_min_size(meta)
 
 
 def model_scale(meta: dict) -> float:
@@ -181,7 +190,8 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
              for s in slices]
     probability = np.stack(probs) if is_stack else probs[0]
     threshold = _threshold(meta, config)
-    mask, labels = postprocess(probability, threshold=threshold, min_size=config.min_size,
+    mask, labels = postprocess(probability, threshold=threshold,
+                               min_size=model_min_size(meta, config),
                                fill_holes=config.fill_holes)
     seconds = time.perf_counter() - start
     log.info("predicted %s in %.2f s (%d tiles of %d px)", image.shape, seconds, total, tile)

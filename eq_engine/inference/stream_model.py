@@ -33,6 +33,7 @@ from .prediction import (
     _threshold,
     flip_tta,
     load_for_prediction,
+    model_min_size,
     model_scale,
 )
 
@@ -216,7 +217,7 @@ def predict_to_files(model, path: str | os.PathLike, paths: dict[str, Path],
         predict_file_streaming(loaded, path, prob, config, on_event=on_event, cancel=cancel)
         postprocess_file(prob, mask_out=paths["mask"], labels_out=paths["labels"],
                          threshold=_threshold(loaded.metadata, config),
-                         min_size=config.min_size, fill_holes=config.fill_holes,
+                         min_size=model_min_size(loaded.metadata, config), fill_holes=config.fill_holes,
                          on_event=on_event, cancel=cancel)
     finally:
         if "probability" not in paths and prob.exists():

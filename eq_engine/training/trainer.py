@@ -8,7 +8,7 @@ One function serves the CLI, scripts and the GUI::
 Behaviour worth knowing:
 
 - Defaults per device (``arch="auto"``, ``size=0``, ``batch_size=0``): CPU gets resnet18,
-  128-px crops, batch 4 (a usable model in minutes); CUDA/MPS get resnet34, 256 px, batch 16
+  128-px crops (2 object diameters at ``scale="auto"``), batch 4 (a usable model in minutes); CUDA/MPS get resnet34, 256 px, batch 16
   (the upstream recipe). Mixed precision (fastai ``to_fp16``) runs on CUDA only.
 - The saved model holds the weights of the best epoch by validation Dice. It is written
   atomically to ``config.checkpoint_path`` (or ``out``) each time the Dice improves, and to
@@ -93,9 +93,9 @@ def resolve_settings(config: TrainConfig, info: DeviceInfo, base: dict | None = 
         if config.arch not in ("auto", base["arch"]):
             raise ConfigError(f"arch={config.arch!r} but the model to continue is "
                               f"{base['arch']!r}; use arch='auto' or the same architecture")
-        if config.scale not in (1.0, base["scale"]):
+        if config.scale not in (0.0, 1.0, base["scale"]):
             raise ConfigError(f"scale={config.scale} but the model to continue was trained at "
-                              f"scale {base['scale']}; leave scale at 1 or use the same value")
+                              f"scale {base['scale']}; leave scale at auto (0) or use the same value")
         arch, scale = base["arch"], float(base["scale"])
         size = config.size or int(base["tile_size"])
     return Resolved(arch, size, config.batch_size or defaults["batch_size"], scale, info,
@@ -128,7 +128,9 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
 
     started = time.perf_counter()
     base_state, base = load_weights(resume_from) if resume_from else (None, None)
-    resolved = resolve_settings(config, pick_device(config.device), base)
+    info = pick_device(config.device)
+    config, recipe = recipe_for(data, config, info, base)
+    resolved = resolve_settings(config, info, base)
     emit(on_event, StageStarted("prepare", "reading and normalising training data"))
     prepared = prepare_session_data(data, config, resolved,
                                     norm=base["normalization"] if base else None,
@@ -143,8 +145,22 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
         _continue_run(run, base, base_state)
     session = Session(config, resolved, prepared, model, run, _path(out),
                       _path(config.checkpoint_path) or _path(out), on_event, cancel,
-                      parent=base.get("parent") if base else None, started=started)
+                      parent=base.get("parent") if base else None, extra_meta=recipe,
+                      started=started)
     return fit_stages(session, [Stage("train", config.epochs, config.lr)])
+
+
+def recipe_for(data: Any, config: TrainConfig, info: DeviceInfo,
+               base: dict | None = None) -> tuple[TrainConfig, dict]:
+    """``config`` with ``scale=0`` (auto) resolved, and the recipe metadata for the model file;
+    a resumed model keeps its own (see :mod:`eq_engine.training.recipe`)."""
+    from ..io.recipe_meta import recipe_entries
+    from .recipe import apply_recipe
+
+    if base is not None:
+        return config, recipe_entries(base)
+    size = config.size or (GPU_DEFAULTS if info.is_gpu else CPU_DEFAULTS)["size"]
+    return apply_recipe(data, config, size=size)
 
 
 def _path(value) -> Path | None:

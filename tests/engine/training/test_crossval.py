@@ -83,12 +83,14 @@ def test_each_fold_writes_its_model_and_tables(cv_run):
     assert not result.cancelled and len(result.folds) == 3 and len(result.rows) == 3
     from eq_engine.io.models import read_metadata
 
-    for fold, row in zip(result.folds, result.rows):
+    for fold, row in zip(result.folds, result.rows, strict=True):
         model = out / f"fold{fold.index}" / "scratch.eqm"
         assert model.is_file() and row["model"] == str(model)
         meta = read_metadata(model)
         trained_on = set(meta["split"]["train"]) | set(meta["split"]["valid"])
         assert trained_on == {p.stem for p in fold.train}  # the held-out subject never trained
+        assert meta["scale_policy"]["mode"] == "auto" and meta["scale"] == 1.0  # small objects
+        assert meta["predict_tile"] >= meta["tile_size"] and "min_size" in meta["postprocess"]
         assert (out / f"fold{fold.index}" / "eval_scratch" / "per_image.csv").is_file()
     for name in ("folds.csv", "per_image.csv", "summary.json", "folds.png"):
         assert (out / name).stat().st_size > 0
