@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .progress import ProgressBar, format_float
 from .train import add_train_options, quiet_library_warnings, stage_epochs, train_config
@@ -37,6 +38,9 @@ def register(subparsers) -> None:
                    help="how the training subjects are split again to pick the best epoch "
                    "(default image)")
     p.add_argument("--tta", action="store_true", help="score with flip test-time augmentation")
+    p.add_argument("--only-fold", type=int, action="append", default=[], metavar="K",
+                   help="run only fold K (repeatable): run folds in parallel, each with its own "
+                   "--out, and combine them with `python -m eq_engine.training.cv_merge`")
     add_train_options(p, task="glomeruli")
     p.set_defaults(handler=_cv)
 
@@ -53,29 +57,50 @@ def cv_config(args: argparse.Namespace):
                     folds=args.folds, base_model=args.base or "", freeze_epochs=freeze,
                     unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                     compare_scratch=args.compare_scratch, inner_valid=args.inner_valid,
-                    prediction=PredictConfig(tta=args.tta, device=args.device))
+                    prediction=PredictConfig(tta=args.tta, device=args.device),
+                    only_folds=tuple(args.only_fold))
+
+
+def _stop_on_signals(token):
+    """Ctrl-C / SIGTERM cancel the run: the folds that finished are still summarised."""
+    import signal
+
+    def handler(signum, frame):
+        print(f"eq cv: stopping ({signal.Signals(signum).name}); summarising finished folds",
+              file=sys.stderr)
+        token.cancel()
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _cv(args: argparse.Namespace) -> int:
+    import signal
+
+    from ..events import CancelToken, Progress
     from ..runs import record_run, runs_dir
     from ..training.crossval import cross_validate
 
     quiet_library_warnings()
     config = cv_config(args)
-    from ..events import Progress
+    token = CancelToken()
+    previous = _stop_on_signals(token)
 
     epochs = config.freeze_epochs + config.unfreeze_epochs if config.base_model else config.train.epochs
     n_runs = len(config.arms) * 64  # a phase per fold and arm; the bar only needs enough entries
     with ProgressBar("batch", epochs=[epochs] * n_runs, stages=True) as bar:
         # fold and image progress would fight the batch bar; the stage lines say where it is
-        result = cross_validate(args.datasets, config, out=args.out,
-                                on_event=lambda e: None if isinstance(e, Progress) else bar(e))
+        try:
+            result = cross_validate(args.datasets, config, out=args.out, cancel=token,
+                                    on_event=lambda e: None if isinstance(e, Progress) else bar(e))
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
     print(summary_text(result))
     record = record_run("cv", config, metrics=_record_metrics(result.summary),
                         seconds=result.seconds, inputs=args.datasets,
                         models=[(f"fold{i}", p) for i, p in enumerate(result.models)])
     print(f"run record: {runs_dir() / (record.id + '.json')}")
-    return 0
+    return 130 if result.cancelled else 0
 
 
 def _record_metrics(summary: dict) -> dict:

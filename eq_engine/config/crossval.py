@@ -38,6 +38,7 @@ class CVConfig(ConfigBase):
     evaluation: EvalConfig = field(default_factory=lambda: EvalConfig(n_overlays=2))
     prediction: PredictConfig = field(default_factory=PredictConfig)
     bootstrap: int = 2000  # resamples for the CI of the pooled held-out Dice
+    only_folds: tuple = ()  # run just these fold indices (parallel runs; see merge_folders)
 
     def __post_init__(self) -> None:
         self._check(bool(self.group_pattern), "group_pattern",
@@ -60,6 +61,8 @@ class CVConfig(ConfigBase):
         self._check_choice("inner_valid", INNER_VALID)
         self._check(isinstance(self.bootstrap, int) and self.bootstrap >= 0, "bootstrap",
                     "must be an integer >= 0 (0: no bootstrap interval)")
+        self._check(all(isinstance(k, int) and k >= 0 for k in self.only_folds), "only_folds",
+                    "must be fold indices (integers >= 0), e.g. (0, 2)")
 
     @property
     def arms(self) -> tuple[str, ...]:

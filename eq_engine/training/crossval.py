@@ -160,6 +160,11 @@ def cross_validate(data: Any, config: CVConfig, *, out: str | os.PathLike | None
     started = time.perf_counter()
     pairs = _pairs(data)
     folds = make_folds(pairs, config.group_pattern, folds=config.folds, seed=config.train.seed)
+    if config.only_folds:
+        unknown = sorted(set(config.only_folds) - {f.index for f in folds})
+        if unknown:
+            raise DataError(f"only_folds {unknown} do not exist: there are {len(folds)} folds "
+                            f"(0..{len(folds) - 1})")
     with tempfile.TemporaryDirectory(prefix="eq_cv_") as tmp:
         root = Path(out) if out is not None else Path(tmp)
         rows, images, models, cancelled = _run_folds(config, folds, root, on_event, cancel)
@@ -172,6 +177,8 @@ def cross_validate(data: Any, config: CVConfig, *, out: str | os.PathLike | None
 def _run_folds(config: CVConfig, folds: list[Fold], root: Path, on_event, cancel):
     rows, images, models = [], [], []
     for fold in folds:
+        if config.only_folds and fold.index not in config.only_folds:
+            continue
         if cancel is not None and cancel.cancelled:
             return rows, images, models, True
         held = ", ".join(fold.test_groups)
@@ -208,9 +215,10 @@ def _fold(config: CVConfig, fold: Fold, folder: Path, on_event, cancel):
 
 def _finish(config: CVConfig, folds, rows, images, models, out: Path | None, cancelled: bool,
             seconds: float) -> CVResult:
-    from .cv_summary import summarize, write_outputs
+    from .cv_summary import fold_entries, summarize, write_outputs
 
-    summary = summarize(rows, images, config, folds=folds, cancelled=cancelled, seconds=seconds)
+    summary = summarize(rows, images, config, folds=fold_entries(folds), cancelled=cancelled,
+                        seconds=seconds)
     if out is not None:
         write_outputs(out, rows, images, summary)
     return CVResult(rows, summary, folds, models if out is not None else [], out, cancelled,

@@ -89,9 +89,15 @@ def pooled_over_images(rows: list[dict], *, bootstrap: int = 2000, seed: int = 0
     return out
 
 
-def summarize(rows: list[dict], images: list[dict], config, *, folds, cancelled: bool,
-              seconds: float) -> dict:
-    """The ``summary.json`` dict (see module doc)."""
+def fold_entries(folds) -> list[dict]:
+    """The ``folds`` list of ``summary.json``: held-out subjects and images of each fold."""
+    return [{"fold": f.index, "held_out": list(f.test_groups), "test": [p.stem for p in f.test],
+             "n_train": len(f.train)} for f in folds]
+
+
+def summarize(rows: list[dict], images: list[dict], config, *, folds: list[dict],
+              cancelled: bool, seconds: float) -> dict:
+    """The ``summary.json`` dict (see module doc); ``folds`` as :func:`fold_entries` gives."""
     arms = {}
     for arm in config.arms:
         arm_rows = [r for r in rows if r["arm"] == arm]
@@ -102,9 +108,7 @@ def summarize(rows: list[dict], images: list[dict], config, *, folds, cancelled:
                                                   seed=config.train.seed)}
     summary = {"arms": arms, "n_folds_planned": len(folds), "cancelled": cancelled,
                "seconds": seconds, "group_pattern": config.group_pattern,
-               "folds": [{"fold": f.index, "held_out": list(f.test_groups),
-                          "test": [p.stem for p in f.test], "n_train": len(f.train)}
-                         for f in folds],
+               "folds": folds,
                "config": config.to_dict()}
     if set(config.arms) == {"transfer", "scratch"}:
         summary["transfer_minus_scratch"] = _paired(rows)

@@ -144,3 +144,24 @@ def test_cancel_stops_after_the_running_fold(cohort, tmp_path):
     assert not (tmp_path / "cv" / "fold1").exists()
     summary = json.loads((tmp_path / "cv" / "summary.json").read_text())
     assert summary["cancelled"] is True and summary["n_folds_planned"] == 3
+
+
+def test_folds_run_apart_merge_into_the_same_summary(cohort, cv_run, tmp_path):
+    from eq_engine.training.cv_merge import merge_folders
+
+    full, _ = cv_run
+    config = CVConfig(group_pattern=PATTERN, train=TINY)
+    parts = []
+    for k in (0, 1, 2):
+        part = tmp_path / f"part{k}"
+        result = cross_validate(cohort, config.replace(only_folds=(k,)), out=part)
+        assert [r["fold"] for r in result.rows] == [k]
+        parts.append(part)
+    merged = merge_folders(parts, tmp_path / "merged")
+    ours = merged["arms"]["scratch"]["folds"]["pooled_dice"]
+    assert ours["n"] == 3
+    # seeded CPU runs repeat exactly, so the merged parts equal the single run
+    assert ours["mean"] == pytest.approx(full.summary["arms"]["scratch"]["folds"]["pooled_dice"]["mean"])
+    assert (tmp_path / "merged" / "folds.png").is_file()
+    with pytest.raises(DataError, match="more than one folder"):
+        merge_folders([parts[0], parts[0]], tmp_path / "twice")
