@@ -39,7 +39,7 @@ def warmup(payload: dict, *, on_event=None, cancel=None) -> dict:
     """Import the torch stack ahead of the first real job."""
     _setup_torch()
     loaded = []
-    for name in ("eq_engine.training", "eq_engine.inference", "eq_engine.models.transfer"):
+    for name in ("eq_engine.training", "eq_engine.inference", "eq_engine.training.transfer"):
         try:
             importlib.import_module(name)
             loaded.append(name)
@@ -117,10 +117,10 @@ def train(payload: dict, *, on_event=None, cancel=None):
 
 
 def transfer(payload: dict, *, on_event=None, cancel=None):
-    """``eq_engine.models.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
+    """``eq_engine.training.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
     _setup_torch()
-    from eq_engine.models.transfer import transfer_train
     from eq_engine.runs import record_training
+    from eq_engine.training.transfer import transfer_train
 
     result = transfer_train(payload["data"], payload["config"], out=payload.get("out"),
                             on_event=on_event, cancel=cancel)

@@ -121,8 +121,8 @@ def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
 
 def _glomeruli(args: argparse.Namespace) -> int:
     from ..config import TransferConfig
-    from ..models.transfer import transfer_train
     from ..runs import record_training
+    from ..training.transfer import transfer_train
 
     _quiet_library_warnings()
     freeze, unfreeze = _stage_epochs(args)

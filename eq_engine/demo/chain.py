@@ -44,10 +44,10 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
              runs_dir: str | os.PathLike | None = None, on_event=None, cancel=None) -> DemoResult:
     """Run the chain into ``out`` and return what it made; ``out/report.html`` shows it all."""
     from ..evaluation import evaluate
-    from ..io.models import load_model
-    from ..models.transfer import transfer_train
+    from ..models.loading import load_model
     from ..quantification import quantify
     from ..training import train
+    from ..training.transfer import transfer_train
 
     out = Path(out)
     models = out / "models"

@@ -12,8 +12,10 @@ import numpy as np
 from ..config import PredictConfig
 from ..errors import ConfigError, DataError, ModelError
 from ..events import CancelToken, EventCallback, check_cancel
+from ..io.model_info import ModelInfo
 from .postprocessing import postprocess
 from .tiling import (
+    DEFAULT_TILE,
     Predictor,
     blend_weights,
     check_tiling,
@@ -46,23 +48,26 @@ class Prediction:
 
 
 def load_for_prediction(model, config: PredictConfig):
-    """A :class:`~eq_engine.io.models.LoadedModel` from a model file path or a loaded model.
+    """A :class:`~eq_engine.models.loading.LoadedModel` from a model file path or a loaded model.
 
-    A loaded model (or any object with ``metadata`` and ``predictor``) is used as it is.
+    A LoadedModel is used as it is; any other object with ``metadata`` and ``predictor`` is
+    wrapped in one (so ``.info`` is always there). Its metadata is validated here.
     """
-    if isinstance(model, (str, os.PathLike)):
-        from ..io.models import load_model
+    from ..models.loading import LoadedModel, load_model, make_predictor
 
+    if isinstance(model, (str, os.PathLike)):
         loaded = load_model(model, device=config.device)
-    elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):
+    elif isinstance(model, LoadedModel):
         loaded = model
+    elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):
+        loaded = LoadedModel(getattr(model, "module", None), model.metadata, model.predictor,
+                             device=str(getattr(model, "device", "cpu")))
     else:
         raise ModelError(f"model={model!r}: pass an EQ model file path or a LoadedModel "
-                         "from eq_engine.io.models.load_model")
-    device = getattr(loaded, "device", "cpu")
+                         "from eq_engine.models.loading.load_model")
+    loaded.info  # noqa: B018 - validate the metadata before any work
+    device = loaded.device
     if not config.mixed_precision and str(device).startswith("cuda") and loaded.module is not None:
-        from ..io.models import LoadedModel, make_predictor
-
         loaded = LoadedModel(loaded.module, loaded.metadata,
                              make_predictor(loaded.module, device=device, mixed_precision=False),
                              device=device)
@@ -84,27 +89,21 @@ def flip_tta(predictor: Predictor) -> Predictor:
     return averaged
 
 
-def _model_tile(meta: dict, config: PredictConfig, has_module: bool) -> int:
-    tile = config.tile or int(meta.get("tile_size") or 0)
+def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
+    """The tile to predict with: ``config.tile``, else the model's (checked for a U-Net)."""
+    tile = config.tile or info.tile
     if tile <= 0:
-        raise ModelError("the model file has no tile_size; set PredictConfig(tile=256) or similar")
+        raise ModelError("the model file has no tile_size; set "
+                         f"PredictConfig(tile={DEFAULT_TILE}) or similar")
     if has_module and tile % UNET_MULTIPLE:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
     return tile
 
 
-def model_scale(meta: dict) -> float:
-    """The resize factor a model's metadata says its input gets (1 when absent)."""
-    scale = float(meta.get("scale", 1.0) or 1.0)
-    if not np.isfinite(scale) or scale <= 0:
-        raise ModelError(f"the model's scale={meta.get('scale')!r} must be a positive number")
-    return scale
-
-
-def _threshold(meta: dict, config: PredictConfig) -> float:
-    threshold = config.threshold if config.threshold is not None else meta.get("threshold", 0.5)
-    return float(0.5 if threshold is None else threshold)
+def model_threshold(info: ModelInfo, config: PredictConfig) -> float:
+    """``config.threshold``, else the model's."""
+    return float(config.threshold if config.threshold is not None else info.threshold)
 
 
 def _slices(image: np.ndarray) -> tuple[list[np.ndarray], bool]:
@@ -124,14 +123,14 @@ def _to_full_resolution(probability: np.ndarray, shape: tuple[int, int]) -> np.n
     return np.clip(resize_image(probability, shape, antialias=False), 0, 1)
 
 
-def _predict_slice(image2d: np.ndarray, predictor: Predictor, meta: dict, *, tile: int,
+def _predict_slice(image2d: np.ndarray, predictor: Predictor, info: ModelInfo, *, tile: int,
                    config: PredictConfig, tick) -> np.ndarray:
     from ..data.normalize import prepare_input
 
-    x = prepare_input(image2d, norm=meta["normalization"], scale=model_scale(meta))
-    if x.shape[0] != int(meta["in_channels"]):
+    x = prepare_input(image2d, norm=dict(info.normalization), scale=info.scale)
+    if x.shape[0] != info.in_channels:
         raise ModelError(f"normalisation gave {x.shape[0]} channels but the model takes "
-                         f"{meta['in_channels']}; the model file's metadata is inconsistent")
+                         f"{info.in_channels}; the model file's metadata is inconsistent")
     prob = predict_plane(x, predictor, tile_hw=(tile, tile), overlap=config.overlap,
                          weights=blend_weights(tile, blend=config.blend),
                          batch_size=config.batch_size, tick=tick)
@@ -164,32 +163,33 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
         image = read_image(image)
     image = np.asarray(image)
     loaded = load_for_prediction(model, config)
-    meta = loaded.metadata
-    tile = _model_tile(meta, config, loaded.module is not None)
+    info = loaded.info
+    tile = model_tile(info, config, loaded.module is not None)
     check_tiling(tile, config.overlap, config.blend, config.batch_size)
     slices, is_stack = _slices(image)
-    _check_channels(slices[0])
+    check_image_channels(slices[0])
     predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
-    scale = model_scale(meta)
+    scale = info.scale
     from ..data.normalize import scaled_shape
 
     total = len(slices) * count_tiles(scaled_shape(slices[0].shape, scale), (tile, tile),
                                       config.overlap)
     tick = progress_ticker(total, on_event, cancel)
     check_cancel(cancel)
-    probs = [_predict_slice(s, predictor, meta, tile=tile, config=config, tick=tick)
+    probs = [_predict_slice(s, predictor, info, tile=tile, config=config, tick=tick)
              for s in slices]
     probability = np.stack(probs) if is_stack else probs[0]
-    threshold = _threshold(meta, config)
+    threshold = model_threshold(info, config)
     mask, labels = postprocess(probability, threshold=threshold, min_size=config.min_size,
                                fill_holes=config.fill_holes)
     seconds = time.perf_counter() - start
     log.info("predicted %s in %.2f s (%d tiles of %d px)", image.shape, seconds, total, tile)
-    return Prediction(probability, mask, labels, threshold, meta, tile,
-                      str(getattr(loaded, "device", "cpu")), seconds)
+    return Prediction(probability, mask, labels, threshold, loaded.metadata, tile,
+                      str(loaded.device), seconds)
 
 
-def _check_channels(image2d: np.ndarray) -> None:
+def check_image_channels(image2d: np.ndarray) -> None:
+    """DataError unless ``image2d`` is grayscale (Y, X) or RGB (Y, X, 3)."""
     from ..data.normalize import image_channels
 
     try:

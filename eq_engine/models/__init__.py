@@ -1,7 +1,7 @@
-"""Models: the U-Net builder and encoder transfer learning.
+"""Models: the U-Net builder, encoder access and loading a runnable model from a model file.
 
-``build_unet``, ``encoder`` and ``transfer_train`` load lazily, so importing this package does
-not import torch or fastai.
+``build_unet``, ``encoder`` and ``load_model`` load lazily, so importing this package does not
+import torch or fastai. Encoder transfer training lives in :mod:`eq_engine.training.transfer`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ _PUBLIC = {
     "build_unet": "eq_engine.models.unet",
     "encoder": "eq_engine.models.unet",
     "ARCHS": "eq_engine.models.unet",
-    "copy_encoder": "eq_engine.models.transfer",
-    "transfer_train": "eq_engine.models.transfer",
+    "LoadedModel": "eq_engine.models.loading",
+    "load_model": "eq_engine.models.loading",
+    "make_predictor": "eq_engine.models.loading",
 }
 
 __all__ = sorted(_PUBLIC)

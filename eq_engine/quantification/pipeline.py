@@ -149,7 +149,7 @@ def quantify(
     """Segment or read masks, measure glomeruli, optionally fit/apply a grade model, write.
 
     ``source``: a masks/labels folder, a segmentation model file, or a loaded model
-    (:func:`eq_engine.io.models.load_model`).
+    (:func:`eq_engine.models.loading.load_model`).
     ``grades``: a score sheet (per glomerulus or per image) used as truth and, with ``fit``
     (the path to write the grade model to), to fit one; ``grade_model``: a fitted model file
     or :class:`GradeModel` to apply. ``fit`` and ``grade_model`` are exclusive.

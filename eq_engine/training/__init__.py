@@ -15,6 +15,8 @@ _PUBLIC = {
     "TransferResult": "eq_engine.training.results",
     "CopyReport": "eq_engine.training.results",
     "get_loss": "eq_engine.training.losses",
+    "transfer_train": "eq_engine.training.transfer",
+    "copy_encoder": "eq_engine.training.transfer",
     "LOSSES": "eq_engine.training.losses",
 }
 

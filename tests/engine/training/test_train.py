@@ -79,7 +79,8 @@ def test_model_file_round_trips_and_valid_dice_comes_from_metrics(trained, em_ro
     from eq_engine.data.crops import IGNORE
     from eq_engine.data.loaders import TileDataset, prepare_data
     from eq_engine.evaluation.metrics import Confusion, confusion, dice_from_counts
-    from eq_engine.io.models import load_model, read_metadata
+    from eq_engine.io.models import read_metadata
+    from eq_engine.models.loading import load_model
 
     result, _ = trained
     meta = read_metadata(result.model_path)
