@@ -97,7 +97,7 @@ def output_paths(image: str | os.PathLike, out: str | os.PathLike, *,
 
 
 def _cached_model(model: str, config: PredictConfig):
-    from .prediction import load_for_prediction
+    from .predictor import load_for_prediction
 
     key = (model, os.stat(model).st_mtime_ns, config.device, config.mixed_precision)
     with _CACHE_LOCK:
@@ -112,7 +112,8 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
 
     2D images too large for memory are streamed (see ``stream_model.should_stream``)."""
     from ..io.images import read_image, write_image, write_mask
-    from .prediction import load_for_prediction, model_tile, predict
+    from .prediction import predict
+    from .predictor import load_for_prediction, model_tile
     from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)

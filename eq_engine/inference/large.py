@@ -152,7 +152,7 @@ class _ResizingSink:
 def _encode(rows: np.ndarray, *, output: str, threshold: float) -> np.ndarray:
     if output == "probability":
         return rows.astype(np.float32)
-    from ..evaluation.metrics import binarize
+    from .postprocessing import binarize
 
     return binarize(rows.astype(np.float32), threshold=threshold).astype(np.uint8) * 255
 

@@ -27,7 +27,7 @@ from ..config import PredictConfig
 from ..errors import DataError, ModelError
 from ..events import CancelToken, EventCallback, check_cancel
 from .large import BandReader, LargePrediction, predict_large
-from .prediction import (
+from .predictor import (
     check_image_channels,
     flip_tta,
     load_for_prediction,

@@ -94,7 +94,7 @@ def model_segmenter(model: str | os.PathLike, config: PredictConfig) -> Callable
     """A function (stem, image) -> labels predicting with a segmentation model (file path or
     loaded model); the model is loaded once."""
     from ..inference import predict
-    from ..inference.prediction import load_for_prediction
+    from ..inference.predictor import load_for_prediction
 
     loaded = load_for_prediction(model, config)
 

@@ -10,7 +10,7 @@ from eq_engine.data.normalize import compute_norm_stats
 from eq_engine.errors import ConfigError, DataError, ModelError
 from eq_engine.events import Progress
 from eq_engine.inference import Prediction, predict
-from eq_engine.inference.prediction import flip_tta
+from eq_engine.inference.predictor import flip_tta
 from eq_engine.models.loading import LoadedModel
 
 
