@@ -4,18 +4,7 @@
 import torch or fastai. Encoder transfer training lives in :mod:`eq_engine.training.transfer`.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {
-    "build_unet": "eq_engine.models.unet",
-    "encoder": "eq_engine.models.unet",
-    "ARCHS": "eq_engine.models.unet",
-    "LoadedModel": "eq_engine.models.loading",
-    "load_model": "eq_engine.models.loading",
-    "make_predictor": "eq_engine.models.loading",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

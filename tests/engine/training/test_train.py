@@ -220,9 +220,9 @@ def test_device_defaults():
     cpu = DeviceInfo("cpu", "cpu", "CPU", mixed_precision=False)
     cuda = DeviceInfo("cuda", "cuda", "GPU", mixed_precision=True)
     auto = TrainConfig()
-    assert (lambda r: (r.arch, r.size, r.batch_size, r.mixed_precision))(resolve_settings(auto, cpu)) \
+    assert (lambda r: (r.arch, r.tile, r.batch_size, r.mixed_precision))(resolve_settings(auto, cpu)) \
         == ("resnet18", 128, 4, False)
-    assert (lambda r: (r.arch, r.size, r.batch_size, r.mixed_precision))(resolve_settings(auto, cuda)) \
+    assert (lambda r: (r.arch, r.tile, r.batch_size, r.mixed_precision))(resolve_settings(auto, cuda)) \
         == ("resnet34", 256, 16, True)
     assert not resolve_settings(auto.replace(mixed_precision=False), cuda).mixed_precision
     assert resolve_settings(auto.replace(arch="resnet50", size=64), cuda).arch == "resnet50"
