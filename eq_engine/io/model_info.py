@@ -23,10 +23,15 @@ from ..errors import ModelError
 _KEYS = {"tile": "tile_size"}
 _DEFAULTS = {"task": "", "arch": "", "n_classes": 2, "tile": 0, "scale": 1.0, "threshold": 0.5}
 _SHOWN = ("task", "arch", "in_channels", "tile", "scale", "threshold", "parent")
+_WRITTEN = ("task", "arch", "in_channels", "n_classes", "normalization", "tile", "scale",
+            "threshold")
 
 
 def _key(attribute: str) -> str:
     return _KEYS.get(attribute, attribute)
+
+
+MODEL_KEYS = tuple(_key(a) for a in _WRITTEN)  # every EQ model file records these
 
 
 @dataclass(frozen=True)

@@ -25,15 +25,14 @@ from typing import Any
 from ..errors import ModelError
 from ..jsonsafe import jsonable
 from .atomic import atomic_path
-from .model_info import ModelInfo
+from .model_info import MODEL_KEYS, ModelInfo
 
 log = logging.getLogger(__name__)
 
 FORMAT = "eq-model"
 FORMAT_VERSION = 1
 SUFFIXES = (".eqm", ".safetensors")
-REQUIRED_KEYS = ("format", "format_version", "task", "arch", "in_channels", "n_classes",
-                 "normalization", "tile_size", "scale", "threshold")
+REQUIRED_KEYS = ("format", "format_version", *MODEL_KEYS)
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
 
 
@@ -112,6 +111,10 @@ def _check_metadata(meta: Any, path: Path | str) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ModelError(f"{path}: EQ metadata lacks {missing}; the file is incomplete")
+    try:
+        ModelInfo.from_metadata(meta)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from exc
 
 
 # -- save --------------------------------------------------------------------------------------
