@@ -32,7 +32,7 @@ def main() -> int:
     from eq_engine.config import PredictConfig
     from eq_engine.inference import predict
     from eq_engine.io.images import read_image
-    from eq_engine.io.models import load_model
+    from eq_engine.models.loading import load_model
 
     image = read_image(args.image)
     loaded = load_model(args.model, device=args.device)

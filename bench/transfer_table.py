@@ -31,7 +31,7 @@ TRAIN_ANIMALS, TEST_ANIMALS = ("T19", "T20"), ("T21", "T26")
 def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     from eq_engine.config import EvalConfig, TrainConfig, TransferConfig
     from eq_engine.evaluation import evaluate
-    from eq_engine.models.transfer import transfer_train
+    from eq_engine.training.transfer import transfer_train
 
     rng = np.random.default_rng(seed)
     chosen = [pairs[i] for i in rng.choice(len(pairs), size=n + 1, replace=False)]

@@ -77,8 +77,8 @@ def _cv(args: argparse.Namespace) -> int:
     import signal
 
     from ..events import CancelToken, Progress
-    from ..runs import record_run, runs_dir
     from ..training.crossval import cross_validate
+    from .runs import cli_run
 
     quiet_library_warnings()
     config = cv_config(args)
@@ -87,7 +87,8 @@ def _cv(args: argparse.Namespace) -> int:
 
     epochs = config.freeze_epochs + config.unfreeze_epochs if config.base_model else config.train.epochs
     n_runs = len(config.arms) * 64  # a phase per fold and arm; the bar only needs enough entries
-    with ProgressBar("batch", epochs=[epochs] * n_runs, stages=True) as bar:
+    with cli_run("cv", config, inputs=args.datasets) as run, \
+            ProgressBar("batch", epochs=[epochs] * n_runs, stages=True) as bar:
         # fold and image progress would fight the batch bar; the stage lines say where it is
         try:
             result = cross_validate(args.datasets, config, out=args.out, cancel=token,
@@ -95,11 +96,12 @@ def _cv(args: argparse.Namespace) -> int:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
-    print(summary_text(result))
-    record = record_run("cv", config, metrics=_record_metrics(result.summary),
-                        seconds=result.seconds, inputs=args.datasets,
-                        models=[(f"fold{i}", p) for i, p in enumerate(result.models)])
-    print(f"run record: {runs_dir() / (record.id + '.json')}")
+        print(summary_text(result))
+        run.metrics.update(_record_metrics(result.summary))
+        for i, path in enumerate(result.models):
+            run.add_model(path, f"fold{i}")
+        if result.cancelled:
+            run.status = "cancelled"
     return 130 if result.cancelled else 0
 
 

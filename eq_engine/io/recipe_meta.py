@@ -7,6 +7,8 @@ beyond filling holes, and the training crop as the prediction tile.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 SCALE_POLICY = "scale_policy"
 POSTPROCESS = "postprocess"
 PREDICT_TILE = "predict_tile"
@@ -25,18 +27,25 @@ def recipe_metadata(*, scale_policy: dict | None = None, postprocess: dict | Non
     return out
 
 
-def recipe_entries(meta: dict) -> dict:
+def _entries(meta) -> Mapping:
+    """A ModelInfo keeps these keys in ``extra``; a plain metadata dict has them at the top."""
+    extra = getattr(meta, "extra", None)
+    return extra if isinstance(extra, Mapping) else meta
+
+
+def recipe_entries(meta) -> dict:
     """The recipe entries of an existing model's metadata (to carry them over on resume)."""
+    meta = _entries(meta)
     return {k: meta[k] for k in (SCALE_POLICY, POSTPROCESS, PREDICT_TILE) if k in meta}
 
 
-def learned_min_size(meta: dict) -> int:
+def learned_min_size(meta) -> int:
     """Objects under this many full-resolution pixels are dropped (0: keep all)."""
-    value = (meta.get(POSTPROCESS) or {}).get("min_size", 0)
+    value = (_entries(meta).get(POSTPROCESS) or {}).get("min_size", 0)
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0
 
 
-def predict_tile(meta: dict) -> int:
+def predict_tile(meta) -> int:
     """The tile the model prefers at prediction (0: none stored)."""
-    value = meta.get(PREDICT_TILE, 0)
+    value = _entries(meta).get(PREDICT_TILE, 0)
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0

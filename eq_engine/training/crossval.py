@@ -6,7 +6,7 @@
     print(result.summary["arms"]["scratch"]["pooled_dice"])
 
 Each fold trains through the same :func:`~eq_engine.training.train` (or
-:func:`~eq_engine.models.transfer.transfer_train`) as ``eq train`` on the other subjects'
+:func:`~eq_engine.training.transfer.transfer_train`) as ``eq train`` on the other subjects'
 images, then scores the held-out subjects' images with :func:`~eq_engine.evaluation.evaluate`
 (pooled and per-image Dice/IoU, object F1, Otsu and all-background baselines). The output
 folder holds ``fold<k>/<arm>.eqm`` and the fold's evaluation, ``folds.csv`` (one row per fold
@@ -126,7 +126,7 @@ def _train_fold(config: CVConfig, fold: Fold, folder: Path, on_event, cancel) ->
         return {"scratch": train(list(fold.train), tcfg, out=folder / "scratch.eqm",
                                  on_event=on_event, cancel=cancel)}
     from ..config import TransferConfig
-    from ..models.transfer import transfer_train
+    from .transfer import transfer_train
 
     tc = TransferConfig(base_model=config.base_model, train=tcfg,
                         freeze_epochs=config.freeze_epochs, unfreeze_epochs=config.unfreeze_epochs,
