@@ -109,3 +109,69 @@ def bootstrap_metrics(
         "qwk": bootstrap_ci(quadratic_weighted_kappa, truth, pred, **kw),
         "auroc": bootstrap_ci(lambda t, s: auroc(t > HIGH_CUT, s), truth, p_high, **kw),
     }
+
+
+def within_subject_spearman(
+    truth: np.ndarray, score: np.ndarray, subjects: np.ndarray,
+) -> dict[str, float]:
+    """Spearman's rho inside each subject (animal), plus ``combined``: their mean over the
+    subjects where it is defined.
+
+    Ranking images inside one animal is what a grade model must do on a new slide; it is immune
+    to per-animal offsets (stain batch, a fold's intercept) that dominate pooled rho when there
+    are only a few animals.
+    """
+    truth, score = np.asarray(truth, float), np.asarray(score, float)
+    subjects = np.asarray(subjects, dtype=object)
+    out = {str(s): spearman(truth[subjects == s], score[subjects == s])
+           for s in dict.fromkeys(subjects.tolist())}
+    finite = [v for v in out.values() if math.isfinite(v)]
+    out["combined"] = float(np.mean(finite)) if finite else math.nan
+    return out
+
+
+def combined_within_spearman(truth: np.ndarray, score: np.ndarray, subjects: np.ndarray) -> float:
+    """Mean within-subject Spearman's rho (see :func:`within_subject_spearman`)."""
+    return within_subject_spearman(truth, score, subjects)["combined"]
+
+
+def cluster_bootstrap_ci(
+    statistic, subjects: np.ndarray, *arrays: np.ndarray, n_boot: int = 2000, seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, float]:
+    """Two-stage bootstrap: resample subjects with replacement, then rows inside each drawn
+    subject. ``statistic(*arrays, subjects)`` gets the resampled subject ids (a subject drawn
+    twice counts as two), so the interval reflects between-animal and between-image spread.
+    """
+    subjects = np.asarray(subjects, dtype=object)
+    arrays = tuple(np.asarray(a, float) for a in arrays)
+    value = statistic(*arrays, subjects)
+    members = [np.flatnonzero(subjects == s) for s in dict.fromkeys(subjects.tolist())]
+    rng = np.random.default_rng(seed)
+    samples = []
+    for _ in range(n_boot if members else 0):
+        picks = rng.integers(0, len(members), len(members))
+        idx = [rng.choice(members[k], members[k].size) for k in picks]
+        ids = np.concatenate([np.full(i.size, f"c{j}", dtype=object) for j, i in enumerate(idx)])
+        idx = np.concatenate(idx)
+        samples.append(statistic(*(a[idx] for a in arrays), ids))
+    return _interval(value, samples, level)
+
+
+def _interval(value: float, samples: list[float], level: float) -> dict[str, float]:
+    finite = np.array([v for v in samples if math.isfinite(v)])
+    alpha = (1 - level) / 2
+    low, high = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (math.nan, math.nan)
+    return {"value": float(value), "ci_low": float(low), "ci_high": float(high)}
+
+
+def parse_score(text) -> float:
+    """A pathologist's score as a number: ``0.5`` -> 0.5, a range ``0.5-1`` (an animal graded
+    twice, or between two grades) -> its midpoint 0.75; NaN when unreadable."""
+    text = str(text).strip().replace(",", ".")
+    parts = [p for p in text.replace("–", "-").split("-") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        return math.nan
+    return float(np.mean(values)) if values and not text.startswith("-") else math.nan

@@ -25,9 +25,10 @@ from ..errors import ConfigError, DataError
 from ..events import Finished, Progress, StageStarted, check_cancel, emit
 from ..io.atomic import atomic_write_text
 from .features import measure_glomeruli
+from .filtering import flag_glomeruli
 from .grading import GradeFit, fit_grade_model, grade
 from .ordinal import GradeModel
-from .scoresheet import ScoreSheet, read_score_sheet, subject_of
+from .scoresheet import ScoreSheet, check_images, read_score_sheet, subject_of
 from .tables import QuantTable, aggregate
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def measure_images(
             log.warning("%s: no glomeruli found", path.name)
         tables.append(table)
     emit(on_event, Progress("quantify", len(paths), len(paths), "measured"))
-    return QuantTable.concat(tables, level="glomerulus")
+    return flag_glomeruli(QuantTable.concat(tables, level="glomerulus"),
+                          exclude_border=config.exclude_border)
 
 
 def quantify(
@@ -166,6 +168,9 @@ def quantify(
     labels_for = labels_source(source, predict_config)
     table = measure_images(paths, labels_for, config, on_event=on_event, cancel=cancel)
     table = with_subjects(table, sheet, config)
+    if sheet is not None:  # no silent n=0: none matching raises, some unmatched warns
+        check_images(sheet, list(dict.fromkeys(r["image"] for r in table.rows)),
+                     allow_missing=True)
     fitted, model = None, grade_model
     if fit is not None:
         from .grade_model_io import save_grade_model
