@@ -146,7 +146,7 @@ def quantify(
     grade_model: str | os.PathLike | GradeModel | None = None,
     predict_config: PredictConfig = PredictConfig(), allow_ungraded: bool = False,
     grade_column: str | None = None, subject_column: str | None = None,
-    on_event=None, cancel=None,
+    pixel_size: float | None = None, on_event=None, cancel=None,
 ) -> QuantResult:
     """Segment or read masks, measure glomeruli, optionally fit/apply a grade model, write.
 
@@ -155,6 +155,7 @@ def quantify(
     ``grades``: a score sheet (per glomerulus or per image) used as truth and, with ``fit``
     (the path to write the grade model to), to fit one; ``grade_model``: a fitted model file
     or :class:`GradeModel` to apply. ``fit`` and ``grade_model`` are exclusive.
+    ``pixel_size`` (µm per pixel) puts µm and µm² in ``glomeruli_readable.csv``.
     """
     start = time.perf_counter()
     if fit is not None and grade_model is not None:
@@ -185,7 +186,8 @@ def quantify(
         model = load_grade_model(grade_model)
     result = tables_for(table, model, sheet)
     result = QuantResult(*result, fit=fitted, grade_model=model)
-    files = write_outputs(result, out, sheet=sheet) if out is not None else {}
+    files = write_outputs(result, out, sheet=sheet, pixel_size=pixel_size) \
+        if out is not None else {}
     if fit is not None:
         files["grade_model"] = Path(fit)
     seconds = time.perf_counter() - start
@@ -234,12 +236,18 @@ def tables_for(
 
 def write_outputs(
     result: QuantResult, out: str | os.PathLike, *, sheet: ScoreSheet | None = None,
+    pixel_size: float | None = None,
 ) -> dict[str, Path]:
-    """Write the CSV tables, the CV report (when fitted) and, with a sheet, the plot."""
+    """Write the CSV tables (``glomeruli_readable.csv``: headers with units, rounded), the CV
+    report (when fitted) and, with a sheet, the plot."""
+    from .presentation import COLUMNS, readable_rows
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    readable = readable_rows(result.glomeruli.rows, list(COLUMNS), pixel_size)
     files = {
         "glomeruli": result.glomeruli.to_csv(out / "glomeruli.csv"),
+        "glomeruli_readable": QuantTable(readable).to_csv(out / "glomeruli_readable.csv"),
         "images": result.images.to_csv(out / "images.csv"),
         "subjects": result.subjects.to_csv(out / "subjects.csv"),
     }

@@ -92,7 +92,7 @@ def _records(path: Path, table: list[list[str]], info: dict):
         if not any(str(c).strip() for c in row):
             continue  # blank line: spreadsheets often end with some
         cells = list(row) + [""] * (len(header) - len(row))
-        rows.append((i, {h: str(c).strip() for h, c in zip(header, cells) if h}))
+        rows.append((i, {h: str(c).strip() for h, c in zip(header, cells, strict=False) if h}))
     return header, rows, info
 
 
