@@ -99,7 +99,8 @@ class GradingPanel(QWidget):
         self.jobs.stop_button.hide()
         self.jobs.result.connect(self.fitted.emit)
         layout.addWidget(self.jobs)
-        labels_choice.currentIndexChanged.connect(lambda _=None: self.attach())
+        labels_choice.currentTextChanged.connect(lambda _=None: self.attach())
+        image_choice.currentTextChanged.connect(lambda _=None: self.redraw())
         self.attach()
 
     # -- canvas -----------------------------------------------------------------------------
