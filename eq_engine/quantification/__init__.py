@@ -31,6 +31,13 @@ _PUBLIC = {
     "grouped_folds": "grading",
     "save_grade_model": "grade_model_io",
     "load_grade_model": "grade_model_io",
+    "flag_glomeruli": "filtering",
+    "GradeValidation": "validation",
+    "validate_predictions": "validation",
+    "grade_entry": "glomerulus_grades",
+    "match_grades": "glomerulus_grades",
+    "read_grades": "glomerulus_grades",
+    "write_grades": "glomerulus_grades",
     "quantify": "pipeline",
     "QuantResult": "pipeline",
 }
