@@ -42,13 +42,18 @@ def fit_from_grades(image, labels, name: str, entries: list[dict], measured: lis
                     config: QuantConfig):
     """Measure the graded image and fit the grade model on every graded glomerulus (thread);
     cross-validated by subject when the grades span two subjects or more."""
-    from eq_engine.quantification import QuantTable, fit_grade_model, measure_glomeruli
+    from eq_engine.quantification import (
+        QuantTable,
+        fit_grade_model,
+        flag_glomeruli,
+        measure_glomeruli,
+    )
     from eq_engine.quantification.glomerulus_grades import sheet_from_entries
     from eq_engine.quantification.scoresheet import subject_of
 
     tables = [t for t in measured if t.rows and t.rows[0].get("image") != name]
     tables.append(measure_glomeruli(image, labels, config, name=name))
-    table = QuantTable.concat(tables)
+    table = flag_glomeruli(QuantTable.concat(tables), exclude_border=config.exclude_border)
     graded = [e for e in entries if e["image"] in {r["image"] for r in table.rows}]
     subjects = {subject_of(e["image"], config.group_pattern) or e["image"] for e in graded}
     return fit_grade_model(table, sheet_from_entries(graded), config, allow_missing=True,
