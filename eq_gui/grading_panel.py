@@ -221,5 +221,5 @@ class GradingPanel(QWidget):
             return
         self.jobs.start_thread(fit_from_grades, layer_array(image), layer_array(labels),
                                image.name, list(self.entries.values()),
-                               list(self.measured.values()), QuantConfig(),
+                               list(self.measured.values()), QuantConfig(n_bootstrap=500),
                                description="fitting grade model from hand grades")

@@ -32,6 +32,8 @@ from .quant_overlays import display_rows, label_headers, pixel_size_of, show_val
 from .table_view import RowTable, focus_on
 from .train_dock import layer_array
 
+# interactive fits: 500 bootstrap resamples keep the CV intervals to seconds, not minutes
+INTERACTIVE = QuantConfig(n_bootstrap=500)
 COLUMNS = ("label", "used", "why", "grade_expected", "grade_sd", "openness", "lumen_count",
            "area", "equivalent_diameter", "circularity")
 
@@ -214,7 +216,7 @@ class QuantifyDock(QWidget):
             return
         if self.fit_jobs.running:
             return
-        self.fit_jobs.start_thread(fit, list(self.measured.values()), sheet, QuantConfig(),
+        self.fit_jobs.start_thread(fit, list(self.measured.values()), sheet, INTERACTIVE,
                                    description="fitting grade model")
 
     def _on_fit(self, result) -> None:
