@@ -110,7 +110,8 @@ def train(payload: dict, *, on_event=None, cancel=None):
     from eq_engine.training import train as engine_train
 
     result = engine_train(payload["data"], payload["config"], out=payload.get("out"),
-                          on_event=on_event, cancel=cancel)
+                          overwrite=payload.get("overwrite", False), on_event=on_event,
+                          cancel=cancel)
     save_record(record_training, "train", payload["config"], result,
                 inputs=_paths(payload["data"]))
     return without_module(result)
@@ -123,7 +124,8 @@ def transfer(payload: dict, *, on_event=None, cancel=None):
     from eq_engine.runs import record_training
 
     result = transfer_train(payload["data"], payload["config"], out=payload.get("out"),
-                            on_event=on_event, cancel=cancel)
+                            overwrite=payload.get("overwrite", False), on_event=on_event,
+                            cancel=cancel)
     config, inputs = payload["config"], _paths(payload["data"])
     save_record(record_training, "transfer", config, result.transfer, inputs=inputs,
                 models=[("base", config.base_model)])

@@ -48,7 +48,10 @@ def register(subparsers) -> None:
 
 
 def _common(p: argparse.ArgumentParser, *, task: str) -> None:
-    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (.eqm)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="model file to write (.eqm); written once, when the run ends")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out (kept until the new run finishes or is cancelled)")
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs (default 10)" if task == "mitochondria"
                    else "total epochs of both stages (default: freeze + unfreeze epochs)")
@@ -102,7 +105,7 @@ def _mito(args: argparse.Namespace) -> int:
     config = _train_config(args, "mitochondria", args.epochs or 10)
     with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
         result = train(args.datasets, config, out=args.out, resume_from=args.resume,
-                       on_event=on_event)
+                       overwrite=args.overwrite, on_event=on_event)
     _print_result("mitochondria model", result)
     save_record(record_training, "train", config, result, inputs=args.datasets,
                 models=[("resumed_from", args.resume)])
@@ -132,7 +135,8 @@ def _glomeruli(args: argparse.Namespace) -> int:
                             compare_scratch=args.compare_scratch)
     phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
     with ProgressBar("batch", epochs=phases, stages=True) as on_event:
-        result = transfer_train(args.datasets, config, out=args.out, on_event=on_event)
+        result = transfer_train(args.datasets, config, out=args.out, overwrite=args.overwrite,
+                                on_event=on_event)
     print(result.copy_report.summary())
     _print_result("glomeruli model (transfer)", result.transfer)
     if result.scratch is not None:
