@@ -86,6 +86,8 @@ class EvalReport:
         tables = {"per_image.csv": self.per_image, "per_object.csv": self.per_object}
         if self.sweep:
             tables["sweep.csv"] = self.sweep
+        else:  # an earlier run's sweep would pass for this one's
+            (folder / "sweep.csv").unlink(missing_ok=True)
         return [atomic_write_text(folder / name, rows_to_csv(rows)) for name, rows in tables.items()]
 
     def write(self, folder: str | os.PathLike) -> list[Path]:

@@ -273,6 +273,10 @@ def evaluate(data, config: EvalConfig = EvalConfig(), *, model=None,
     (TP green, FP orange, FN blue). Emits ``Progress("evaluate", ...)`` per image.
     """
     start = time.perf_counter()
+    if out is not None:
+        from ..io.atomic import check_output_folder
+
+        check_output_folder(out)
     items = _items(data, model, predictions)
     _check_shapes(items)
     loaded, pcfg = None, predict_config or PredictConfig()

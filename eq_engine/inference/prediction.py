@@ -87,7 +87,8 @@ def flip_tta(predictor: Predictor) -> Predictor:
 def _model_tile(meta: dict, config: PredictConfig, has_module: bool) -> int:
     tile = config.tile or int(meta.get("tile_size") or 0)
     if tile <= 0:
-        raise ModelError("the model file has no tile_size; set PredictConfig(tile=256) or similar")
+        raise ModelError(f"the model's tile_size={meta.get('tile_size')!r} is not a positive "
+                         "tile size; set PredictConfig(tile=256) (eq --tile 256) or similar")
     if has_module and tile % UNET_MULTIPLE:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")

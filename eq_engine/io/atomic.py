@@ -61,6 +61,16 @@ def atomic_write_text(path: str | os.PathLike, text: str, *, overwrite: bool = T
     return Path(path)
 
 
+def check_output_folder(path: str | os.PathLike, *, option: str = "--out") -> Path:
+    """``path`` as a Path; DataError when it exists but is not a folder (checked before work)."""
+    from ..errors import DataError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise DataError(f"{option} {path} is a file; give a folder for the outputs")
+    return path
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import struct
 from collections.abc import Callable
@@ -85,7 +86,20 @@ def _read_header(path: Path) -> dict:
         raise ModelError(f"{path} is not a safetensors/EQ model file ({exc})") from exc
     if not isinstance(header, dict):
         raise ModelError(f"{path} is not a safetensors/EQ model file (header is not an object)")
+    _check_complete(path, header, 8 + n)
     return header
+
+
+def _check_complete(path: Path, header: dict, data_start: int) -> None:
+    """ModelError when the file is shorter than its header says (a truncated copy or download)."""
+    ends = [entry.get("data_offsets", [0, 0])[1] for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict)]
+    if not all(isinstance(e, int) for e in ends):
+        raise ModelError(f"{path} is not a safetensors/EQ model file (bad tensor offsets)")
+    expected, size = data_start + max(ends, default=0), path.stat().st_size
+    if size < expected:
+        raise ModelError(f"{path} is truncated: {size} bytes, but its header describes "
+                         f"{expected}; copy the model file again")
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -118,6 +132,32 @@ def _check_metadata(meta: Any, path: Path | str) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ModelError(f"{path}: EQ metadata lacks {missing}; the file is incomplete")
+    bad = [f"{key}={meta[key]!r} ({rule})" for key, (ok, rule) in _VALUE_RULES.items()
+           if not ok(meta[key])]
+    if bad:
+        raise ModelError(f"{path}: invalid EQ metadata: {'; '.join(bad)}. The file was damaged "
+                         "or edited; use the model file as `eq train` wrote it")
+
+
+def _int_in(low: int, high: int | None = None):
+    return lambda v: (isinstance(v, int) and not isinstance(v, bool) and v >= low
+                      and (high is None or v <= high))
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# the metadata values every reader relies on: key -> (test, rule shown when it fails)
+_VALUE_RULES = {
+    "arch": (lambda v: isinstance(v, str) and bool(v), "an architecture name"),
+    "in_channels": (lambda v: v in (1, 3) and not isinstance(v, bool), "1 or 3"),
+    "n_classes": (_int_in(2), "an integer >= 2"),
+    "tile_size": (_int_in(1), "a positive integer"),
+    "scale": (lambda v: _number(v) and v > 0, "a positive number"),
+    "threshold": (lambda v: v is None or (_number(v) and 0 < v < 1), "a number in (0, 1)"),
+    "normalization": (lambda v: isinstance(v, dict), "an object"),
+}
 
 
 # -- save --------------------------------------------------------------------------------------
@@ -172,8 +212,10 @@ def _torch_load_weights_only(path: Path) -> dict:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ModelError(f"{path} holds objects other than tensors and was refused (EQ loads "
-                         f"weights only, never arbitrary pickles): {exc}") from exc
+        # torch's message advises weights_only=False, which would run the pickle: not passed on
+        raise ModelError(f"{path} holds objects other than tensors and was refused: EQ loads "
+                         "weights only and never unpickles arbitrary objects. Save the encoder "
+                         "as a plain state dict (torch.save(model.state_dict(), path))") from exc
     except Exception as exc:  # torch raises many types for corrupt files; name the file
         raise ModelError(f"{path} is not a readable weights file: {exc}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
