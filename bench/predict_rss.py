@@ -35,7 +35,8 @@ def main() -> int:
     from eq_engine.config import PredictConfig
     from eq_engine.data.synthetic import make_em_stack
     from eq_engine.inference.prediction import predict
-    from eq_engine.io.models import load_model, save_model
+    from eq_engine.io.models import save_model
+    from eq_engine.models.loading import load_model
     from eq_engine.models.unet import build_unet
 
     if args.threads:

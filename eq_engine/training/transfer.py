@@ -117,7 +117,7 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
     Outputs are written as :func:`eq_engine.training.train` writes them (existing files need
     ``overwrite=True``; checkpoints go to temporary files).
     """
-    from ..training.output import training_outputs
+    from .output import training_outputs
 
     out_path = Path(out) if out else None
     scratch_out = (out_path.with_name(f"{out_path.stem}_scratch{out_path.suffix}")
