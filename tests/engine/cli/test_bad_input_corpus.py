@@ -85,7 +85,6 @@ def _build(root: Path) -> None:
     (models / "truncated.eqm").write_bytes(full.read_bytes()[:-5000])
     _model_file(models / "channels.eqm", in_channels="abc")
     _model_file(models / "threshold.eqm", threshold="high")
-    _model_file(models / "tile0.eqm", tile_size=0)
     import pickle
 
     (models / "pickled.pth").write_bytes(pickle.dumps({"conv": object.__new__(Case)}))
@@ -141,9 +140,6 @@ CASES = {
     "evaluate-bad-in-channels": Case(["evaluate", "{root}/models/channels.eqm", "{root}/em",
                                       "--out", "{root}/reports"], "models/channels.eqm",
                                      "'in_channels'='abc'", "reports"),
-    "evaluate-tile-size-zero": Case(["evaluate", "{root}/models/tile0.eqm", "{root}/em",
-                                     "--out", "{root}/reports"], "--tile",
-                                    "records no tile size (tile_size 0", "reports"),
     "evaluate-out-is-a-file": Case(["evaluate", "--pred", "{root}/em/masks", "--truth",
                                     "{root}/em", "--out", "{root}/afile"], "afile", "is a file",
                                    "reports"),
@@ -183,3 +179,17 @@ def test_bad_input_is_refused_cleanly(name, corpus, capsys):
     assert "Traceback" not in captured.err and "ERROR" not in captured.err, captured.err
     assert "weights_only=False" not in message and "binary=False" not in message
     assert _snapshot(corpus / case.out) == before
+
+
+def test_a_model_without_tile_size_says_so():
+    """tile_size 0 means "no tile recorded" (ModelInfo); the message must not claim the key is
+    missing, and must say how to give one."""
+    from eq_engine.config import PredictConfig
+    from eq_engine.errors import ModelError
+    from eq_engine.inference.predictor import model_tile
+    from eq_engine.io.model_info import ModelInfo
+
+    info = ModelInfo.from_metadata({**META, "tile_size": 0})
+    with pytest.raises(ModelError, match=r"records no tile size \(tile_size 0 or absent\).*--tile"):
+        model_tile(info, PredictConfig(), True)
+    assert model_tile(info, PredictConfig(tile=64), True) == 64

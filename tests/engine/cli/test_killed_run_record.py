@@ -37,7 +37,7 @@ def test_killed_train_leaves_an_unfinished_record(tmp_path, capsys):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert main(["runs", "list", "--dir", str(runs)]) == 0
+    assert main(["runs", "--dir", str(runs), "list"]) == 0
     listed = capsys.readouterr().out
     assert "[running]" in listed and "train" in listed, listed
     assert not out.exists()

@@ -124,16 +124,22 @@ def test_checkpoints_go_beside_out_and_out_is_replaced_once_at_the_end(em_root, 
     assert [p.name for p in tmp_path.iterdir()] == ["m.eqm"]
 
 
-def test_a_run_that_fails_leaves_out_untouched_and_no_temporaries(em_root, tmp_path):
+def test_a_run_that_fails_leaves_out_untouched_and_no_temporaries(em_root, tmp_path,
+                                                                   monkeypatch):
+    from eq_engine.training import trainer
+
     out = tmp_path / "m.eqm"
     out.write_bytes(OLD)
+    saved = []
 
-    def on_event(event):
-        if isinstance(event, CheckpointSaved):
-            raise RuntimeError("disk full, say")
+    def crash(session):  # the run dies after its checkpoints, before writing out
+        saved.append(session.checkpoint.exists())
+        raise RuntimeError("disk full, say")
 
+    monkeypatch.setattr(trainer, "finish", crash)
     with pytest.raises(RuntimeError, match="disk full"):
-        train(em_root, TINY, out=out, overwrite=True, on_event=on_event)
+        train(em_root, TINY, out=out, overwrite=True)
+    assert saved == [True]
     assert out.read_bytes() == OLD
     assert [p.name for p in tmp_path.iterdir()] == ["m.eqm"]
 
