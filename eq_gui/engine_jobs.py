@@ -98,7 +98,8 @@ def train(payload: dict, *, on_event=None, cancel=None):
 
     with recorded_run("train", payload["config"], inputs=_paths(payload["data"])) as run:
         result = engine_train(payload["data"], payload["config"], out=payload.get("out"),
-                              on_event=on_event, cancel=cancel)
+                              overwrite=payload.get("overwrite", False), on_event=on_event,
+                              cancel=cancel)
         run.add_training(result)
     return without_module(result)
 
@@ -113,7 +114,8 @@ def transfer(payload: dict, *, on_event=None, cancel=None):
     with recorded_run("transfer", config, inputs=inputs,
                       models=[("base", config.base_model)]) as run:
         result = transfer_train(payload["data"], config, out=payload.get("out"),
-                                on_event=on_event, cancel=cancel)
+                                overwrite=payload.get("overwrite", False), on_event=on_event,
+                                cancel=cancel)
         run.add_training(result.transfer)
     if result.scratch is not None:  # the baseline ran inside the transfer run; its own record
         with recorded_run("train", config.train, inputs=inputs) as scratch:

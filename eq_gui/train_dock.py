@@ -169,9 +169,9 @@ class TrainDock(QWidget):
             base = self.base_model.text()
             if not base or not Path(base).is_file():
                 raise ValueError("choose the base model file (a pretrained EQ model) for transfer")
-            config = self.form.transfer_config(base, checkpoint_path=str(out))
+            config = self.form.transfer_config(base)  # checkpoints: a temp file beside out
             return "transfer", {"data": self._data(), "config": config, "out": str(out)}
-        config = self.form.train_config(task, checkpoint_path=str(out))
+        config = self.form.train_config(task)
         return "train", {"data": self._data(), "config": config, "out": str(out)}
 
     # -- running ------------------------------------------------------------------------------

@@ -7,9 +7,12 @@ the parsed namespace and returns an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import signal
 import sys
+import threading
 
 from ..errors import EngineError
 
@@ -50,14 +53,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not getattr(args, "handler", None):
         return usage(parser)
+    with _terminate_as_interrupt():
+        try:
+            return int(args.handler(args) or 0)
+        except EngineError as exc:
+            print(f"eq: error: {exc}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("eq: interrupted", file=sys.stderr)
+            return 130
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt, so `kill` runs the same clean-up as Ctrl-C (temporary
+    files removed, outputs untouched); restored afterwards (main() also runs inside tests)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return int(args.handler(args) or 0)
-    except EngineError as exc:
-        print(f"eq: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("eq: interrupted", file=sys.stderr)
-        return 130
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

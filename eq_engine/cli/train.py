@@ -48,7 +48,10 @@ def register(subparsers) -> None:
 
 
 def _common(p: argparse.ArgumentParser, *, task: str) -> None:
-    p.add_argument("--out", required=True, metavar="FILE", help="model file to write (.eqm)")
+    p.add_argument("--out", required=True, metavar="FILE",
+                   help="model file to write (.eqm); written once, when the run ends")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --out (kept until the new run finishes or is cancelled)")
     add_train_options(p, task=task)
 
 
@@ -118,7 +121,7 @@ def _mito(args: argparse.Namespace) -> int:
                  models=[("resumed_from", args.resume)]) as run:
         with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
             result = train(args.datasets, config, out=args.out, resume_from=args.resume,
-                           on_event=on_event)
+                           overwrite=args.overwrite, on_event=on_event)
         _print_result("mitochondria model", result)
         run.add_training(result)
     return 0
@@ -147,7 +150,8 @@ def _glomeruli(args: argparse.Namespace) -> int:
     phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
     with cli_run("transfer", config, inputs=args.datasets, models=[("base", args.base)]) as run:
         with ProgressBar("batch", epochs=phases, stages=True) as on_event:
-            result = transfer_train(args.datasets, config, out=args.out, on_event=on_event)
+            result = transfer_train(args.datasets, config, out=args.out,
+                                    overwrite=args.overwrite, on_event=on_event)
         print(result.copy_report.summary())
         _print_result("glomeruli model (transfer)", result.transfer)
         if result.scratch is not None:

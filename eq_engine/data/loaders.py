@@ -50,8 +50,9 @@ class PreparedData:
 
 
 # -- reading -----------------------------------------------------------------------------------
-def _source_loaders(data: Any) -> tuple[list[tuple[str, Callable]], list[str]]:
-    """``[(stem, load() -> (image, mask))]`` for every source item, plus source descriptions."""
+def _source_loaders(data: Any) -> tuple[list[tuple[str, Callable, str]], list[str]]:
+    """``[(stem, load() -> (image, mask), where)]`` for every source item, plus source
+    descriptions; ``where`` names the files (or array) for error messages."""
     from ..io.datasets import Pair
 
     if isinstance(data, (str, os.PathLike)):
@@ -63,15 +64,16 @@ def _source_loaders(data: Any) -> tuple[list[tuple[str, Callable]], list[str]]:
     for i, entry in enumerate(data):
         if isinstance(entry, (str, os.PathLike)):
             pairs = _find_pairs(Path(entry))
-            out += [(p.stem, _pair_loader(p)) for p in pairs]
+            out += [(p.stem, _pair_loader(p), f"image {p.image} / mask {p.mask}") for p in pairs]
             sources.append(str(entry))
         elif isinstance(entry, Pair):
-            out.append((entry.stem, _pair_loader(entry)))
+            out.append((entry.stem, _pair_loader(entry), f"image {entry.image} / mask {entry.mask}"))
             sources.append(str(entry.image))
         elif isinstance(entry, tuple) and len(entry) in (2, 3):
             stem = str(entry[0]) if len(entry) == 3 else f"image{i}"
             image, mask = entry[-2:]
-            out.append((stem, lambda image=image, mask=mask: (np.asarray(image), np.asarray(mask))))
+            out.append((stem, lambda image=image, mask=mask: (np.asarray(image), np.asarray(mask)),
+                        f"training array {stem}"))
             sources.append(f"<array {stem}>")
         else:
             raise DataError(f"training data item {i} ({type(entry).__name__}) is not a folder, "
@@ -80,9 +82,9 @@ def _source_loaders(data: Any) -> tuple[list[tuple[str, Callable]], list[str]]:
 
 
 def _find_pairs(root: Path) -> list:
-    from ..io.datasets import find_pairs
+    from ..io.datasets import training_pairs
 
-    pairs = find_pairs(root)
+    pairs = training_pairs(root)
     if not pairs:
         raise DataError(f"{root} holds no image/mask pairs (expected images/<stem>.* and "
                         "masks/<stem>.png); `eq data check` explains what is missing")
@@ -98,17 +100,21 @@ def _pair_loader(pair) -> Callable:
     return load
 
 
-def _slices(stem: str, image: np.ndarray, mask: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def _slices(stem: str, image: np.ndarray, mask: np.ndarray, where: str = ""
+            ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Split a stack into 2D slices, checking image and mask shapes agree."""
+    where = where or stem
     mask = np.asarray(mask)
     if mask.ndim == 3 and mask.shape[-1] in (3, 4) and image.shape[:2] == mask.shape[:2]:
         mask = mask[..., 0]  # an RGB-saved mask
     if mask.ndim == 3:
         if image.shape[:3] != mask.shape:
-            raise DataError(f"{stem}: image stack {image.shape} and mask stack {mask.shape} differ")
+            raise DataError(f"{where}: image stack shape {image.shape} and mask stack shape "
+                            f"{mask.shape} differ; a mask must cover every pixel")
         return [(f"{stem}_z{z:03d}", image[z], mask[z]) for z in range(mask.shape[0])]
-    if image.shape[:2] != mask.shape:
-        raise DataError(f"{stem}: image {image.shape[:2]} and mask {mask.shape} sizes differ")
+    if image.shape[:2] != mask.shape or (image.ndim == 3 and image.shape[-1] not in (3, 4)):
+        raise DataError(f"{where}: image shape {image.shape} and mask shape {mask.shape} differ; "
+                        "a mask must cover every pixel (a stack needs a stack mask)")
     return [(stem, image, mask)]
 
 
@@ -116,9 +122,9 @@ def read_items(data: Any, *, scale: float = 1.0) -> tuple[list[tuple[str, np.nda
     """All 2D ``(stem, image, mask)`` items of ``data``, images rescaled (float32) by ``scale``."""
     loaders, sources = _source_loaders(data)
     items = []
-    for stem, load in loaders:
+    for stem, load, where in loaders:
         image, mask = load()
-        for name, img, msk in _slices(stem, np.asarray(image), mask):
+        for name, img, msk in _slices(stem, np.asarray(image), mask, where):
             image_channels(img)  # validates the layout early, naming nothing vague
             items.append((name, rescale_image(img, scale), rescale_mask(msk, scale)))
     stems = [s for s, _, _ in items]
@@ -146,11 +152,24 @@ def prepare_data(data: Any, *, scale: float, size: int, valid_fraction: float, s
         image, mask = pad_to(normalize(img, norm), msk.astype(np.uint8), size)
         return Item(stem, image, mask, foreground_index(mask))
 
+    _check_foreground(raw, split)
     prepared = PreparedData([item(i) for i in split.train], [item(i) for i in split.valid],
                             split, norm, in_channels, sources)
     log.info("training on %d images, validating on %d (groups %s)", len(prepared.train),
              len(prepared.valid), split.valid_groups)
     return prepared
+
+
+def _check_foreground(raw: list, split: Split) -> None:
+    """DataError when the training or the validation split has not one foreground pixel: the
+    model would learn nothing, or validation Dice would be meaningless (1 for empty output)."""
+    for name, indices in (("training", split.train), ("validation", split.valid)):
+        if indices and not any(np.any(raw[i][2]) for i in indices):
+            stems = [raw[i][0] for i in indices]
+            raise DataError(
+                f"the {name} split has no foreground pixel in any mask ({len(stems)} images: "
+                f"{', '.join(stems[:5])}{', ...' if len(stems) > 5 else ''}); check the masks "
+                "(`eq data check`) or choose other validation images (--valid-pattern)")
 
 
 # -- datasets ----------------------------------------------------------------------------------

@@ -49,6 +49,18 @@ class EvalReport:
     source: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_truth_empty(self) -> int:
+        """Images whose (scored) truth has no foreground pixel."""
+        return sum(1 for r in self.per_image if r["tp"] + r["fn"] == 0)
+
+    @property
+    def n_both_empty(self) -> int:
+        """Images where truth and prediction are both empty: they score 1 by the empty policy
+        of :mod:`eq_engine.evaluation.metrics`, which says nothing about segmentation."""
+        return sum(1 for r in self.per_image if r["tp"] + r["fn"] + r["fp"] == 0)
 
     def summary(self) -> dict:
         """Everything except the tables, JSON-ready."""
@@ -56,7 +68,9 @@ class EvalReport:
                 "n_objects": len(self.per_object), "aggregates": self.aggregates,
                 "baselines": self.baselines, "sweep": self.sweep,
                 "recommended_threshold": self.recommended_threshold,
-                "overlays": self.overlays, "seconds": self.seconds}
+                "overlays": self.overlays, "seconds": self.seconds,
+                "n_truth_empty": self.n_truth_empty, "n_both_empty": self.n_both_empty,
+                "warnings": list(self.warnings)}
 
     def to_json(self, path: str | os.PathLike, *, tables: bool = True) -> Path:
         """Write the summary (and, with ``tables``, both tables) as JSON; NaN becomes null."""
@@ -72,6 +86,8 @@ class EvalReport:
         tables = {"per_image.csv": self.per_image, "per_object.csv": self.per_object}
         if self.sweep:
             tables["sweep.csv"] = self.sweep
+        else:  # an earlier run's sweep would pass for this one's
+            (folder / "sweep.csv").unlink(missing_ok=True)
         return [atomic_write_text(folder / name, rows_to_csv(rows)) for name, rows in tables.items()]
 
     def write(self, folder: str | os.PathLike) -> list[Path]:
@@ -92,6 +108,10 @@ class EvalReport:
         if self.recommended_threshold is not None:
             lines.append(f"  recommended threshold {self.recommended_threshold:g} "
                          "(best pooled Dice in the sweep)")
+        if self.n_both_empty:
+            lines.append(f"  {self.n_both_empty} of {len(self.per_image)} images have empty truth "
+                         "and empty prediction and score 1 by the empty policy")
+        lines += [f"  WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 

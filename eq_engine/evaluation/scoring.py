@@ -220,6 +220,7 @@ def _write_overlays(tally: _Tally, folder) -> list[str]:
 
     from ..io.images import write_image
 
+    _remove_old_overlays(Path(folder) / "overlays")
     written = []
     for kind, heap, sign in (("best", tally.best, 1), ("worst", tally.worst, -1)):
         for rank, (key, _, name, rgb) in enumerate(sorted(heap, reverse=True), start=1):
@@ -228,6 +229,17 @@ def _write_overlays(tally: _Tally, folder) -> list[str]:
             written.append(str(path))
             log.debug("overlay %s: Dice %.4f", path, sign * key)
     return written
+
+
+def _remove_old_overlays(folder) -> None:
+    """Delete an earlier run's overlays, so one report folder never mixes two runs' images."""
+    import re
+
+    if not folder.is_dir():
+        return
+    for path in folder.glob("*.png"):
+        if re.fullmatch(r"(best|worst)\d+_.+\.png", path.name):
+            path.unlink()
 
 
 def _items(data, model, predictions) -> list[EvalItem]:
@@ -261,6 +273,10 @@ def evaluate(data, config: EvalConfig = EvalConfig(), *, model=None,
     (TP green, FP orange, FN blue). Emits ``Progress("evaluate", ...)`` per image.
     """
     start = time.perf_counter()
+    if out is not None:
+        from ..io.atomic import check_output_folder
+
+        check_output_folder(out)
     items = _items(data, model, predictions)
     _check_shapes(items)
     loaded, pcfg = None, predict_config or PredictConfig()
@@ -296,5 +312,10 @@ def _report(tally: _Tally, config: EvalConfig, *, data, model, predictions) -> E
               "model": str(model) if isinstance(model, (str, os.PathLike)) else
               (None if model is None else "loaded model"),
               "predictions": None if predictions is None else str(predictions)}
-    return EvalReport(tally.rows, tally.objects, aggregate(tally.confusions, tally.matches),
-                      baselines, sweep, recommended, [], source, config.to_dict())
+    report = EvalReport(tally.rows, tally.objects, aggregate(tally.confusions, tally.matches),
+                        baselines, sweep, recommended, [], source, config.to_dict())
+    if report.per_image and report.n_truth_empty == len(report.per_image):
+        report.warnings.append(
+            f"every truth mask is empty ({report.n_truth_empty} images): these scores do not "
+            "measure segmentation; check the truth masks")
+    return report

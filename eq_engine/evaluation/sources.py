@@ -77,7 +77,9 @@ def dataset_items(root: str | os.PathLike) -> list[EvalItem]:
 
     root = Path(root)
     report = check_dataset(root)
-    blocking = [p for p in report.problems if p.kind != "orphan_mask" or not report.pairs]
+    # orphan masks, and all-empty truth (the report flags it), do not block scoring
+    blocking = [p for p in report.problems
+                if p.kind not in ("orphan_mask", "no_foreground") or not report.pairs]
     if blocking or not report.pairs:
         listed = "\n  ".join(p.message for p in report.problems) or "no image/mask pairs"
         raise DataError(f"{root}: cannot evaluate this dataset:\n  {listed}\n"

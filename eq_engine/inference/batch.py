@@ -96,6 +96,27 @@ def output_paths(image: str | os.PathLike, out: str | os.PathLike, *,
     return paths
 
 
+def outputs_complete(paths: dict[str, Path]) -> bool:
+    """True when every output exists and is a readable image (a 0-byte or damaged file left by
+    another tool or a full disk is not a result)."""
+    from ..io.images import image_info
+
+    for path in paths.values():
+        try:
+            if path.stat().st_size == 0:
+                return False
+            image_info(path)
+        except (OSError, DataError):
+            return False
+    return True
+
+
+def remove_outputs(image: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Delete every output of ``image`` in ``out``: a failed image must not keep old results."""
+    for path in output_paths(image, out).values():
+        path.unlink(missing_ok=True)
+
+
 def _cached_model(model: str, config: PredictConfig):
     from .predictor import load_for_prediction
 
@@ -131,6 +152,17 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
     return [str(p) for p in paths.values()]
 
 
+def _predict_task(model, image: str, out: str, config: dict, save_probability: bool):
+    """``predict_file``, with EQ's own errors returned as ``("error", message)`` instead of
+    raised: Dask would log each as an ERROR block with a traceback."""
+    from ..errors import EngineError
+
+    try:
+        return predict_file(model, image, out, config, save_probability)
+    except EngineError as exc:
+        return ("error", f"{type(exc).__name__}: {exc}")
+
+
 def _start_client(scheduler: str | None, workers: int | None, processes: bool):
     from distributed import Client, LocalCluster
 
@@ -160,16 +192,18 @@ def predict_batch(model, inputs: Sequence[str | os.PathLike], out: str | os.Path
     Emits ``Progress(stage="predict-batch", step=images_done, total=n_images)`` with an ETA in
     its message as images finish; ``cancel`` stops waiting and cancels the remaining tasks.
     """
+    from ..io.atomic import check_output_folder
+
     start = time.perf_counter()
     images = collect_inputs(inputs)
-    out = Path(out)
+    out = check_output_folder(out)
     if isinstance(model, (str, os.PathLike)):
         from ..io.models import read_metadata
 
         read_metadata(model)  # fail here, not on every worker, if it is not a model
         model = str(Path(model).resolve())
-    todo = [p for p in images if overwrite or not all(
-        q.exists() for q in output_paths(p, out, save_probability=save_probability).values())]
+    todo = [p for p in images if overwrite or not outputs_complete(
+        output_paths(p, out, save_probability=save_probability))]
     skipped = [str(p) for p in images if p not in todo]
     if not todo:
         return BatchResult({}, skipped, {}, time.perf_counter() - start)
@@ -193,7 +227,7 @@ def _run(client, model, todo, out, config, save_probability, *, on_event, cancel
 
     shipped = model if isinstance(model, str) else client.scatter(model, broadcast=True)
     tag = uuid.uuid4().hex[:8]
-    futures = {client.submit(predict_file, shipped, str(p), str(out), config.to_dict(),
+    futures = {client.submit(_predict_task, shipped, str(p), str(out), config.to_dict(),
                              save_probability, key=f"eq-predict-{p.stem}-{tag}", pure=False): p
                for p in todo}
     outputs: dict[str, list[str]] = {}
@@ -201,12 +235,13 @@ def _run(client, model, todo, out, config, save_probability, *, on_event, cancel
     emit(on_event, Progress("predict-batch", 0, len(todo), f"0/{len(todo)} images"))
     for done, future in enumerate(as_completed(futures), start=1):
         path = str(futures[future])
-        if future.status == "error":
-            exc = future.exception()
-            failed[path] = f"{type(exc).__name__}: {exc}"
+        value = future.exception() if future.status == "error" else future.result()
+        if isinstance(value, BaseException) or (isinstance(value, tuple) and value[0] == "error"):
+            failed[path] = value[1] if isinstance(value, tuple) else f"{type(value).__name__}: {value}"
+            remove_outputs(path, out)
             log.warning("prediction of %s failed: %s", path, failed[path])
         else:
-            outputs[path] = future.result()
+            outputs[path] = value
         message = f"{done}/{len(todo)} images, {len(failed)} failed" + _eta(
             done, len(todo), time.perf_counter() - start)
         emit(on_event, Progress("predict-batch", done, len(todo), message))

@@ -66,8 +66,9 @@ def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
 
     tile = config.tile or predict_tile(info) or info.tile
     if tile <= 0:
-        raise ModelError("the model file has no tile_size; set "
-                         f"PredictConfig(tile={DEFAULT_TILE}) or similar")
+        raise ModelError("the model records no tile size (tile_size 0 or absent); give one: "
+                         f"PredictConfig(tile={DEFAULT_TILE}), or --tile {DEFAULT_TILE} on the "
+                         "command line")
     if has_module and tile % UNET_MULTIPLE:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")

@@ -31,6 +31,7 @@ PROBLEM_KINDS = {  # kind -> (severity, table heading)
     "unpaired_image": (WARNING, "unpaired images"),
     "orphan_mask": (WARNING, "orphan masks"),
     "no_images": (ERROR, "no images"),
+    "no_foreground": (ERROR, "no foreground"),
 }
 
 
@@ -115,7 +116,7 @@ class DatasetReport:
                  f"  {'images found':<22}{self.n_images:>6}", f"  {'masks found':<22}{self.n_masks:>6}",
                  f"  {'usable pairs':<22}{len(self.pairs):>6}"]
         for kind, (_, heading) in PROBLEM_KINDS.items():
-            if kind != "no_images":
+            if kind not in ("no_images", "no_foreground"):
                 lines.append(f"  {heading:<22}{len(self.of_kind(kind)):>6}")
         lines.append(f"  {'empty masks (no fg)':<22}{self.n_empty_masks:>6}")
         if self.problems:
@@ -157,6 +158,18 @@ def find_pairs(root: str | os.PathLike) -> list[Pair]:
     return list(_match(Path(root)).pairs)
 
 
+def training_pairs(root: str | os.PathLike) -> list[Pair]:
+    """:func:`find_pairs`, but DataError when stems are ambiguous instead of leaving them out.
+
+    Training must not silently drop images that :func:`check_dataset` would refuse."""
+    matching = _match(Path(root))
+    duplicates = [p.message for p in matching.problems if p.kind == "duplicate"]
+    if duplicates:
+        raise DataError(f"{root}: " + "; ".join(duplicates[:5])
+                        + " (training would leave these images out; `eq data check` lists them)")
+    return list(matching.pairs)
+
+
 def check_dataset(root: str | os.PathLike, *, labels: bool = False, decode_images: bool = False,
                   on_event: EventCallback | None = None,
                   cancel: CancelToken | None = None) -> DatasetReport:
@@ -183,6 +196,11 @@ def check_dataset(root: str | os.PathLike, *, labels: bool = False, decode_image
         if not found:
             pairs.append(pair)
     emit(on_event, Progress("check_dataset", total, total, "done"))
+    if pairs and n_empty == total:
+        problems.append(Problem("no_foreground", f"every mask is empty ({total} of {total} have "
+                                "no foreground pixel): training cannot learn from it and any "
+                                "empty prediction would score a perfect 1 against it; check the "
+                                "masks were exported with foreground values", (root,)))
     problems.sort(key=lambda p: (p.severity != ERROR, p.kind, p.message))
     return DatasetReport(root, tuple(pairs), tuple(problems), matching.n_images, matching.n_masks,
                          n_empty, labels, matching.layout, time.perf_counter() - start)

@@ -184,7 +184,8 @@ def _to_mask(values: np.ndarray, binary: bool, source: str, hint: str) -> np.nda
     if len(found) > 2:
         shown = ", ".join(str(v) for v in found[:5]) + (", ..." if len(found) > 5 else "")
         raise DataError(f"{source}: mask has {len(found)} distinct values ({shown}) but a binary "
-                        f"mask has at most 2; pass binary=False to read it as labels{hint}")
+                        f"mask has 0 (background) and at most one other value; fix or re-export the mask "
+                        f"(`eq data check` lists every such file){hint}")
     if len(found) == 2 and found[0] != 0:
         raise DataError(f"{source}: mask has values {found[0]} and {found[1]} but no 0 "
                         "background; EQ treats 0 as background")

@@ -73,7 +73,20 @@ def _read_header(path: Path) -> dict:
         raise ModelError(f"{path} is not a safetensors/EQ model file ({exc})") from exc
     if not isinstance(header, dict):
         raise ModelError(f"{path} is not a safetensors/EQ model file (header is not an object)")
+    _check_complete(path, header, 8 + n)
     return header
+
+
+def _check_complete(path: Path, header: dict, data_start: int) -> None:
+    """ModelError when the file is shorter than its header says (a truncated copy or download)."""
+    ends = [entry.get("data_offsets", [0, 0])[1] for key, entry in header.items()
+            if key != "__metadata__" and isinstance(entry, dict)]
+    if not all(isinstance(e, int) for e in ends):
+        raise ModelError(f"{path} is not a safetensors/EQ model file (bad tensor offsets)")
+    expected, size = data_start + max(ends, default=0), path.stat().st_size
+    if size < expected:
+        raise ModelError(f"{path} is truncated: {size} bytes, but its header describes "
+                         f"{expected}; copy the model file again")
 
 
 def read_metadata(path: str | os.PathLike) -> dict:
@@ -169,8 +182,10 @@ def _torch_load_weights_only(path: Path) -> dict:
     try:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ModelError(f"{path} holds objects other than tensors and was refused (EQ loads "
-                         f"weights only, never arbitrary pickles): {exc}") from exc
+        # torch's message advises weights_only=False, which would run the pickle: not passed on
+        raise ModelError(f"{path} holds objects other than tensors and was refused: EQ loads "
+                         "weights only and never unpickles arbitrary objects. Save the encoder "
+                         "as a plain state dict (torch.save(model.state_dict(), path))") from exc
     except Exception as exc:  # torch raises many types for corrupt files; name the file
         raise ModelError(f"{path} is not a readable weights file: {exc}") from exc
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):

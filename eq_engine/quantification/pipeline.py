@@ -162,6 +162,10 @@ def quantify(
         raise ConfigError("pass either fit (train a grade model) or grade_model (apply one)")
     if fit is not None and grades is None:
         raise ConfigError("fitting a grade model needs grades (a score sheet CSV)")
+    if out is not None:
+        from ..io.atomic import check_output_folder
+
+        check_output_folder(out)
     emit(on_event, StageStarted("quantify", f"{source} -> {out}"))
     sheet = read_score_sheet(grades, grade_column=grade_column,
                              subject_column=subject_column) if grades else None

@@ -11,8 +11,10 @@ Behaviour worth knowing:
   128-px crops, batch 4 (a usable model in minutes); CUDA/MPS get resnet34, 256 px, batch 16
   (the upstream recipe). Mixed precision (fastai ``to_fp16``) runs on CUDA only.
 - The saved model holds the weights of the best epoch by validation Dice. It is written
-  atomically to ``config.checkpoint_path`` (or ``out``) each time the Dice improves, and to
-  ``out`` with the full history at the end, also after a cancel.
+  atomically to ``config.checkpoint_path`` (default: a temporary file beside ``out``, see
+  :mod:`eq_engine.training.output`) each time the Dice improves, and to ``out`` with the full
+  history once, at the end, also after a cancel. Its metadata says ``complete: true`` only for a
+  run that finished. An existing ``out`` is refused unless ``overwrite=True``.
 - ``cancel.cancel()`` stops at the next batch boundary; the result has ``cancelled=True`` and
   the best model so far. Cancelling before the first batch raises :class:`Cancelled`.
 - ``resume_from`` continues a run from a model file: same architecture, scale and
@@ -122,8 +124,18 @@ def seed_everything(seed: int) -> None:
 
 
 def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = None,
-          resume_from: str | os.PathLike | None = None, on_event=None, cancel=None) -> TrainResult:
+          resume_from: str | os.PathLike | None = None, overwrite: bool = False, on_event=None,
+          cancel=None) -> TrainResult:
     """Train a U-Net on ``data`` (folder(s), Pairs or (image, mask) arrays); see module doc."""
+    from .output import training_outputs
+
+    with training_outputs([_path(out)], overwrite=overwrite) as (temp,):
+        return _train(data, config, out=_path(out), checkpoint=_path(config.checkpoint_path) or temp,
+                      resume_from=resume_from, on_event=on_event, cancel=cancel)
+
+
+def _train(data: Any, config: TrainConfig, *, out: Path | None, checkpoint: Path | None,
+           resume_from, on_event, cancel) -> TrainResult:
     from ..io.models import load_weights
     from ..models.unet import build_unet
     from .callbacks import RunLog
@@ -148,8 +160,7 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
     if base is not None:
         model.load_state_dict(base_state)
         _continue_run(run, base, base_state)
-    session = Session(config, resolved, prepared, model, run, _path(out),
-                      _path(config.checkpoint_path) or _path(out), on_event, cancel,
+    session = Session(config, resolved, prepared, model, run, out, checkpoint, on_event, cancel,
                       parent=dict(base.parent) if base and base.parent else None, extra_meta=recipe,
                       started=started)
     return fit_stages(session, [Stage("train", config.epochs, config.lr)])
@@ -236,7 +247,7 @@ def _checkpoint_writer(session: Session):
     def save(state: dict, row: dict) -> Path:
         from ..io.models import save_model
 
-        meta = build_metadata(session, best=row, cancelled=False)
+        meta = build_metadata(session, best=row, cancelled=False, complete=False)
         return save_model(session.checkpoint, state, meta)
 
     return save
@@ -248,7 +259,8 @@ def finish(session: Session) -> TrainResult:
 
     run, cancelled = session.run, _cancelled(session.cancel)
     seconds = time.perf_counter() - session.started
-    meta = build_metadata(session, best=run.best_row, cancelled=cancelled, seconds=seconds)
+    meta = build_metadata(session, best=run.best_row, cancelled=cancelled, seconds=seconds,
+                          complete=not cancelled)
     path = None
     if run.best_state is not None:
         session.model.load_state_dict(run.best_state)
@@ -265,9 +277,10 @@ def finish(session: Session) -> TrainResult:
                        module=session.model if run.best_state is not None else None)
 
 
-def build_metadata(session: Session, *, best: dict, cancelled: bool,
+def build_metadata(session: Session, *, best: dict, cancelled: bool, complete: bool,
                    seconds: float | None = None) -> dict:
-    """The model file metadata (see :class:`~eq_engine.io.model_info.ModelInfo`)."""
+    """The model file metadata (see :class:`~eq_engine.io.model_info.ModelInfo`); ``complete``
+    is true only for the file written when the run finished (not a checkpoint, not a cancel)."""
     from ..versions import library_versions
 
     cfg, res, prep = session.config, session.resolved, session.prepared
@@ -279,7 +292,8 @@ def build_metadata(session: Session, *, best: dict, cancelled: bool,
         history=[dict(r) for r in session.run.history],
         metrics={k: best.get(k) for k in ("epoch", "dice", "iou", "valid_loss", "train_loss")},
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        extra=_training_record(session, seconds, cancelled, library_versions()))
+        extra={**_training_record(session, seconds, cancelled, library_versions()),
+               "complete": complete})
     return info.to_metadata()
 
 

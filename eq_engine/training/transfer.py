@@ -110,11 +110,25 @@ def _load_base(config: TransferConfig) -> tuple[dict, ModelInfo, Path]:
 
 
 def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike | None = None,
-                   on_event=None, cancel=None) -> TransferResult:
+                   overwrite: bool = False, on_event=None, cancel=None) -> TransferResult:
     """Transfer ``config.base_model``'s encoder and fine-tune on ``data``; see module doc.
 
     With ``compare_scratch`` the baseline is written next to ``out`` as ``<stem>_scratch<ext>``.
+    Outputs are written as :func:`eq_engine.training.train` writes them (existing files need
+    ``overwrite=True``; checkpoints go to temporary files).
     """
+    from .output import training_outputs
+
+    out_path = Path(out) if out else None
+    scratch_out = (out_path.with_name(f"{out_path.stem}_scratch{out_path.suffix}")
+                   if out_path and config.compare_scratch else None)
+    with training_outputs([out_path, scratch_out], overwrite=overwrite) as temps:
+        return _transfer_train(data, config, outs=(out_path, scratch_out), temps=temps,
+                               on_event=on_event, cancel=cancel)
+
+
+def _transfer_train(data: Any, config: TransferConfig, *, outs, temps, on_event,
+                    cancel) -> TransferResult:
     from ..device import pick_device
     from ..events import StageStarted, check_cancel, emit
     from ..models.unet import build_unet
@@ -145,9 +159,9 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
                           "unfreeze_epochs": config.unfreeze_epochs,
                           "lr_divisor": config.lr_divisor, "copied": len(report.copied),
                           "adapted": report.adapted, "skipped": len(report.skipped)}, **recipe}
-    out_path = Path(out) if out else None
+    out_path, scratch_out = outs
     session = Session(tcfg, resolved, prepared, model, RunLog(), out_path,
-                      Path(tcfg.checkpoint_path) if tcfg.checkpoint_path else out_path,
+                      Path(tcfg.checkpoint_path) if tcfg.checkpoint_path else temps[0],
                       on_event, cancel, parent=_parent_record(base_path, base),
                       extra_meta=extra, started=started, name="transfer")
     lr = tcfg.lr
@@ -158,9 +172,8 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
     if config.compare_scratch and not transfer.cancelled:
         seed_everything(tcfg.seed)  # same init stream, crops and shuffles as the transfer run
         scratch_model = build_unet(resolved.arch, in_channels=prepared.in_channels)
-        scratch_out = out_path.with_name(f"{out_path.stem}_scratch{out_path.suffix}") if out_path else None
         scratch_session = Session(tcfg, resolved, prepared, scratch_model, RunLog(), scratch_out,
-                                  scratch_out, on_event, cancel, name="scratch",
+                                  temps[1], on_event, cancel, name="scratch",
                                   extra_meta={"baseline_for": str(out_path or "transfer"), **recipe})
         epochs = config.freeze_epochs + config.unfreeze_epochs
         scratch = fit_stages(scratch_session, [Stage("scratch", epochs, lr)])

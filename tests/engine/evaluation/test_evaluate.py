@@ -185,3 +185,41 @@ def test_stack_objects_have_z_geometry(tmp_path):
     assert rows["matched"]["centroid_z"] == 0.5 and rows["matched"]["bbox_z1"] == 2
     assert rows["false_positive"]["centroid_z"] == 2.0 and rows["false_positive"]["area"] == 9
     assert report.per_image[0]["fp"] == 9 and len(report.overlays) == 2  # 1 best + 1 worst
+
+
+def test_empty_truth_is_counted_and_an_all_empty_dataset_is_flagged(tmp_path):
+    root, preds = tmp_path / "data", tmp_path / "pred"
+    empty = np.zeros((20, 20), bool)
+    for name, pred in (("e1", empty), ("e2", square((20, 20), (0, 5), (0, 5)))):
+        write_image(root / "images" / f"{name}.png", np.full((20, 20), 50, np.uint8))
+        write_mask(root / "masks" / f"{name}.png", empty)
+        write_mask(preds / f"{name}_mask.png", pred)
+    report = evaluate(root, EvalConfig(n_overlays=0), predictions=preds, out=tmp_path / "r")
+    assert report.per_image[0]["dice"] == 1.0 and report.per_image[1]["dice"] == 0.0
+    assert (report.n_truth_empty, report.n_both_empty) == (2, 1)
+    assert len(report.warnings) == 1 and "every truth mask is empty" in report.warnings[0]
+    table = report.table()
+    assert "1 of 2 images have empty truth and empty prediction" in table
+    assert "WARNING: every truth mask is empty (2 images)" in table
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["n_both_empty"] == 1 and summary["warnings"] == report.warnings
+
+    write_mask(root / "masks" / "e2.png", square((20, 20), (0, 5), (0, 5)))  # one real object
+    report = evaluate(root, EvalConfig(n_overlays=0), predictions=preds)
+    assert (report.n_truth_empty, report.n_both_empty, report.warnings) == (1, 1, [])
+
+
+def test_rerun_into_the_same_folder_replaces_the_overlays(dataset, tmp_path):
+    root, preds = dataset
+    out = tmp_path / "report"
+    evaluate(root, EvalConfig(n_overlays=1), predictions=preds, out=out)
+    first = sorted(p.name for p in (out / "overlays").iterdir())
+    (preds / "b_mask.png").unlink()
+    (root / "masks" / "b.png").unlink()
+    (root / "images" / "b.png").unlink()
+    (out / "overlays" / "mine.png").write_bytes(b"a user's own file")
+    report = evaluate(root, EvalConfig(n_overlays=1), predictions=preds, out=out)
+    assert first == ["best1_b.png", "worst1_a.png"]
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == [
+        "best1_a.png", "mine.png", "worst1_a.png"]
+    assert sorted(report.overlays) == [str(out / "overlays" / n) for n in ("best1_a.png", "worst1_a.png")]

@@ -99,3 +99,37 @@ def test_batch_with_real_model_file_on_process_cluster(folder, tmp_path):
     assert main(args) == 1  # re-run: the three are skipped, the corrupt one fails again
     args[2] = str(folder / "images" / "img*.png")
     assert main(args) == 0
+
+
+def test_zero_byte_or_damaged_outputs_are_not_complete(folder, tmp_path):
+    out = tmp_path / "out"
+    image = folder / "images" / "img0.png"
+    predict_batch(numpy_model(), [image], out, processes=False)
+    paths = output_paths(image, out)
+    paths["mask"].write_bytes(b"")  # a 0-byte output (full disk, another tool)
+    again = predict_batch(numpy_model(), [image], out, processes=False)
+    assert not again.skipped and list(again.outputs) == [str(image.resolve())]
+    assert read_mask(paths["mask"]).any()
+    paths["labels"].write_bytes(paths["labels"].read_bytes()[:20])  # damaged
+    assert list(predict_batch(numpy_model(), [image], out, processes=False).outputs)
+
+
+def test_an_image_that_now_fails_loses_its_old_outputs(folder, tmp_path):
+    out = tmp_path / "out"
+    image = folder / "images" / "img0.png"
+    first = predict_batch(numpy_model(), [image], out, processes=False)
+    assert first.ok and all(p.exists() for p in output_paths(image, out).values())
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"now corrupt" * 10)
+    (out / "other_run_mask.tif").write_bytes(b"another image's output")
+    result = predict_batch(numpy_model(), [image], out, processes=False, overwrite=True)
+    assert list(result.failed) == [str(image.resolve())] and "DataError" in result.failed[str(image.resolve())]
+    assert not any(p.exists() for p in output_paths(image, out).values())
+    assert (out / "other_run_mask.tif").exists()
+
+
+def test_out_that_is_a_file_is_refused_before_work(folder, tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    with pytest.raises(DataError, match="afile is a file; give a folder"):
+        predict_batch(numpy_model(), [folder], target, processes=False)
+    assert target.read_text() == "x"

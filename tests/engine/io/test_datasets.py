@@ -121,8 +121,35 @@ def test_labels_option_accepts_label_masks(tmp_path):
 def test_empty_masks_are_counted_not_rejected(tmp_path):
     _image(tmp_path / "images" / "a.png")
     _mask(tmp_path / "masks" / "a.png", values=(0,))
+    _image(tmp_path / "images" / "b.png")
+    _mask(tmp_path / "masks" / "b.png")
     report = check_dataset(tmp_path)
     assert report.ok and report.n_empty_masks == 1
+
+
+def test_all_masks_empty_is_flagged_never_ok(tmp_path):
+    for stem in ("a", "b"):
+        _image(tmp_path / "images" / f"{stem}.png")
+        _mask(tmp_path / "masks" / f"{stem}.png", values=(0,))
+    report = check_dataset(tmp_path)
+    assert report.usable and not report.ok and report.n_empty_masks == 2
+    assert [p.kind for p in report.errors] == ["no_foreground"]
+    assert "every mask is empty (2 of 2" in report.table()
+    assert "Result: OK" not in report.table()
+
+
+def test_training_pairs_refuse_duplicate_stems(tmp_path):
+    from eq_engine.io.datasets import training_pairs
+
+    _image(tmp_path / "images" / "a.png")
+    _image(tmp_path / "images" / "a.tif")
+    _mask(tmp_path / "masks" / "a.png")
+    _image(tmp_path / "images" / "b.png")
+    _mask(tmp_path / "masks" / "b.png")
+    with pytest.raises(DataError, match=r"images/a\.png, images/a\.tif.*share stem 'a'.*leave"):
+        training_pairs(tmp_path)
+    (tmp_path / "images" / "a.tif").unlink()
+    assert [p.stem for p in training_pairs(tmp_path)] == ["a", "b"]
 
 
 def test_nothing_usable_and_missing_folder(tmp_path):
