@@ -84,9 +84,10 @@ def _identity(model, slide_path: Path, config: SlideConfig, plan: SlidePlan) -> 
     if isinstance(model, (str, os.PathLike)):
         model_id += f"@{os.stat(model).st_mtime_ns}"
     stat = slide_path.stat()
-    return {"slide": str(slide_path.resolve()), "slide_size": stat.st_size,
-            "slide_mtime": stat.st_mtime_ns, "model": model_id, "config": config.to_dict(),
-            "plan": plan.to_dict()}
+    identity = {"slide": str(slide_path.resolve()), "slide_size": stat.st_size,
+                "slide_mtime": stat.st_mtime_ns, "model": model_id, "config": config.to_dict(),
+                "plan": plan.to_dict()}
+    return json.loads(json.dumps(identity))  # as the state file will hold it
 
 
 def _load_state(out: Path, identity: dict, overwrite: bool) -> set[int]:
