@@ -171,8 +171,9 @@ def sample_percentiles(reader: AnalysisReader, tissue: np.ndarray, norm: dict) -
 
 def predict_region(reader: AnalysisReader, index: int, predictor: Predictor, *, norm: dict,
                    percentiles: np.ndarray, tile: int, overlap: float, blend: str,
-                   batch_size: int) -> np.ndarray:
-    """Foreground probability (float32) of region ``index``'s core, predicted with its halo."""
+                   batch_size: int) -> tuple[np.ndarray, tuple[slice, slice]]:
+    """Foreground probability (float32) of region ``index`` with its halo, and the slices of
+    its core inside that window."""
     from ..data.normalize import normalize_with_percentiles
 
     plan = reader.plan
@@ -182,15 +183,23 @@ def predict_region(reader: AnalysisReader, index: int, predictor: Predictor, *, 
     x = normalize_with_percentiles(reader.window(wy0, wy1, wx0, wx1), percentiles, norm)
     prob = predict_plane(x, predictor, tile_hw=(tile, tile), overlap=overlap,
                          weights=blend_weights(tile, blend=blend), batch_size=batch_size)
-    return prob[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0]
+    return prob, (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))
 
 
 def region_mask(reader: AnalysisReader, index: int, predictor: Predictor, facts: dict,
                 config) -> np.ndarray:
     """Region ``index``'s core thresholded (uint8 0/1). ``facts``: the model's ``norm``,
-    ``tile`` and ``threshold`` and the slide's ``percentiles``; ``config`` a PredictConfig."""
-    prob = predict_region(reader, index, predictor, norm=facts["norm"],
-                          percentiles=np.asarray(facts["percentiles"]), tile=facts["tile"],
-                          overlap=config.overlap, blend=config.blend,
-                          batch_size=config.batch_size)
-    return (prob >= facts["threshold"]).astype(np.uint8)
+    ``tile`` and ``threshold`` and the slide's ``percentiles``; ``config`` a PredictConfig.
+
+    Holes are filled over the whole window (core plus halo), so a hole cut by a region border
+    is filled the same way on both sides."""
+    from scipy import ndimage
+
+    prob, core = predict_region(reader, index, predictor, norm=facts["norm"],
+                                percentiles=np.asarray(facts["percentiles"]),
+                                tile=facts["tile"], overlap=config.overlap, blend=config.blend,
+                                batch_size=config.batch_size)
+    mask = prob >= facts["threshold"]
+    if config.fill_holes:
+        mask = ndimage.binary_fill_holes(mask)
+    return mask[core].astype(np.uint8)
