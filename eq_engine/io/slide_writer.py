@@ -2,8 +2,8 @@
 
 Used to build test and benchmark slides (mosaics of real fields, large generated slides) and
 to save a mosaic for other viewers. Levels are made by block averaging (``downsamples`` must
-be integers); the image can be an array or any array-like that reads row bands (a memmap), and
-is written band by band so a 50k x 40k slide never sits in memory.
+be integers); the image can be an array or any array-like that reads regions (a memmap, a
+procedural generator), and is written tile by tile so a 50k x 40k slide never sits in memory.
 """
 
 from __future__ import annotations
@@ -22,20 +22,22 @@ SVS_HEADER = "Aperio Image Library v12.0.15"
 
 
 def _level_tiles(image, factor: int, tile: int) -> Iterator[np.ndarray]:
-    """Tiles (row-major) of ``image`` block-averaged by ``factor``, read one tile row at a time."""
+    """Tiles (row-major) of ``image`` block-averaged by ``factor``, each read on its own, so
+    memory stays at one source block whatever the image size."""
     height, width = image.shape[:2]
     out_h, out_w = height // factor, width // factor
     for ty in range(0, out_h, tile):
         rows = min(tile, out_h - ty)
-        band = np.asarray(image[ty * factor:(ty + rows) * factor, :out_w * factor])
-        if factor > 1:
-            shape = (rows, factor, out_w, factor, *band.shape[2:])
-            band = band.reshape(shape).mean(axis=(1, 3)).round().astype(band.dtype)
         for tx in range(0, out_w, tile):
-            piece = band[:, tx:tx + tile]
-            pad = ((0, tile - piece.shape[0]), (0, tile - piece.shape[1])) + ((0, 0),) * (
-                piece.ndim - 2)
-            yield np.pad(piece, pad)
+            cols = min(tile, out_w - tx)
+            block = np.asarray(image[ty * factor:(ty + rows) * factor,
+                                     tx * factor:(tx + cols) * factor])
+            if factor > 1:
+                shape = (rows, factor, cols, factor, *block.shape[2:])
+                mean = block.reshape(shape).mean(axis=(1, 3), dtype=np.float32)
+                block = mean.round().astype(block.dtype)
+            pad = ((0, tile - rows), (0, tile - cols)) + ((0, 0),) * (block.ndim - 2)
+            yield np.pad(block, pad)
 
 
 def write_pyramid(path: str | os.PathLike, image, *, downsamples: Sequence[int] = (1, 4, 16),
