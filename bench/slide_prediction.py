@@ -35,9 +35,9 @@ def status_mb(key):
     with open("/proc/self/status") as fh:
         return next(int(l.split()[1]) for l in fh if l.startswith(key)) / 1024
 
-slide, model, out, batch, tissue = sys.argv[1:6]
+slide, model, out, batch, tissue, region = sys.argv[1:7]
 config = SlideConfig(predict=PredictConfig(device="cpu", batch_size=int(batch)),
-                     tissue=tissue == "1")
+                     tissue=tissue == "1", region=int(region), halo=min(128, int(region)))
 start = time.perf_counter()
 result = predict_slide(model, slide, out, config, overwrite=True)
 print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mb": status_mb("VmHWM"),
@@ -77,20 +77,22 @@ class ProceduralSlide:
         return out
 
 
-def make_model(path: Path) -> Path:
+def make_model(path: Path, tile: int) -> Path:
     from eq_engine.io.models import save_model
     from eq_engine.models.unet import build_unet
 
     norm = {"method": "percentile-standardize", "low": 1.0, "high": 99.8, "channels": 3,
             "mean": [0.5] * 3, "std": [0.25] * 3}
     meta = {"task": "glomeruli", "arch": "resnet18", "in_channels": 3, "n_classes": 2,
-            "normalization": norm, "tile_size": 512, "scale": 0.5, "threshold": 0.5}
+            "normalization": norm, "tile_size": tile, "scale": 0.5, "threshold": 0.5}
     return save_model(path, build_unet("resnet18", in_channels=3), meta)
 
 
-def run_child(slide: Path, model: Path, out: Path, batch: int, tissue: bool) -> dict:
+def run_child(slide: Path, model: Path, out: Path, batch: int, tissue: bool,
+              region: int) -> dict:
     proc = subprocess.run([sys.executable, "-c", CHILD, str(slide), str(model), str(out),
-                           str(batch), "1" if tissue else "0"], capture_output=True, text=True)
+                           str(batch), "1" if tissue else "0", str(region)],
+                          capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(proc.stderr[-3000:])
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -114,26 +116,30 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=6144)
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.1, 0.25, 0.5])
     parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--region", type=int, default=2048, help="region px (model scale)")
+    parser.add_argument("--tile", type=int, default=512, help="model tile px")
     parser.add_argument("--island", type=int, default=0,
                         help="tissue island side, px (default 4096 for rss, 1024 otherwise)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="eq-slide-bench-") as tmp:
         tmp = Path(tmp)
-        model = make_model(tmp / "m.eqm")
+        model = make_model(tmp / "m.eqm", args.tile)
         if args.mode == "rss":
             seconds = write_slide(tmp / "s.ome.tif", args.height, args.width, args.tissue,
                                   args.island or 4096)
-            result = run_child(tmp / "s.ome.tif", model, tmp / "out", args.batch, True)
+            result = run_child(tmp / "s.ome.tif", model, tmp / "out", args.batch, True,
+                              args.region)
             print(json.dumps({"slide": [args.height, args.width], "tissue": args.tissue,
                               "write_s": round(seconds, 1), **result}))
             return
         for fraction in args.fractions:
             write_slide(tmp / f"s{fraction}.ome.tif", args.size, args.size, fraction,
                         args.island or 1024)
-            result = run_child(tmp / f"s{fraction}.ome.tif", model, tmp / "o", args.batch, True)
+            result = run_child(tmp / f"s{fraction}.ome.tif", model, tmp / "o", args.batch, True,
+                              args.region)
             print(json.dumps({"tissue": fraction, **result}))
         whole = run_child(tmp / f"s{args.fractions[-1]}.ome.tif", model, tmp / "o", args.batch,
-                          False)
+                          False, args.region)
         print(json.dumps({"tissue": "off (whole slide)", **whole}))
 
 
