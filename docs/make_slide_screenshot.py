@@ -1,6 +1,6 @@
 """Screenshot of a whole slide and its glomeruli in napari, for the README (docs/images/slide.png).
 
-A slide is built on the spot from EQ's synthetic H&E fields (2 x 3 fields of 1024 px with glass
+A slide is built on the spot from EQ's synthetic H&E fields (2 x 3 fields of 512 px with glass
 between them), written as a pyramidal OME-TIFF, opened with EQ's napari reader (lazy
 multiscale), predicted with ``predict_slide`` and its ``labels.ome.zarr`` opened on top. The
 predictor is a stand-in (dark-tuft threshold on the normalised image), not a trained model.
@@ -24,11 +24,11 @@ def build_slide(path: Path) -> Path:
     from eq_engine.data.synthetic_histology import make_histology_field
     from eq_engine.io.slide_writer import write_pyramid
 
-    size, gap = 1024, 384
+    size, gap = 512, 192
     image = np.full((2 * size + 3 * gap, 3 * size + 4 * gap, 3), 242, np.uint8)
     for i in range(6):
         y, x = gap + (i // 3) * (size + gap), gap + (i % 3) * (size + gap)
-        image[y:y + size, x:x + size] = make_histology_field(size, n_glomeruli=4, seed=i).image
+        image[y:y + size, x:x + size] = make_histology_field(size, n_glomeruli=3, seed=i).image
     return write_pyramid(path, image, mpp=0.5, downsamples=(1, 4, 16))
 
 
@@ -48,7 +48,7 @@ def main() -> None:
         model = LoadedModel(None, meta, lambda b: (b[:, 0] < 0.45).astype(np.float32))
         from eq_engine.config.inference import PredictConfig
 
-        config = SlideConfig(predict=PredictConfig(min_size=300), region=512, halo=64)
+        config = SlideConfig(predict=PredictConfig(min_size=100), region=256, halo=64)
         result = predict_slide(model, slide, Path(tmp) / "out", config)
         viewer = napari.Viewer(show=True)
         viewer.window.resize(1500, 950)
