@@ -32,7 +32,7 @@ GAP = 512
 
 
 def darkness_model(low: float = 1.0, high: float = 99.8):
-    from eq_engine.io.models import LoadedModel
+    from eq_engine.models.loading import LoadedModel
 
     norm = {"method": "percentile-standardize", "low": low, "high": high, "channels": 1,
             "mean": [0.0], "std": [1.0]}

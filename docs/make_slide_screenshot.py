@@ -37,7 +37,7 @@ def main() -> None:
 
     from eq_engine.config.slide import SlideConfig
     from eq_engine.inference.slide import predict_slide
-    from eq_engine.io.models import LoadedModel
+    from eq_engine.models.loading import LoadedModel
 
     with tempfile.TemporaryDirectory(prefix="eq-slide-shot-") as tmp:
         slide = build_slide(Path(tmp) / "synthetic_kidney.ome.tif")

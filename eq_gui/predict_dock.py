@@ -24,6 +24,7 @@ from superqt import QLabeledDoubleSlider
 
 from eq_engine.config.inference import PredictConfig
 from eq_engine.errors import EngineError
+from eq_engine.io.model_info import ModelInfo
 
 from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
@@ -31,13 +32,11 @@ from .pyside_guard import guard
 from .train_dock import MODEL_FILTER, layer_array
 from .workers import LatestOnly
 
-METADATA_KEYS = ("task", "arch", "in_channels", "tile_size", "scale", "threshold", "parent")
 
-
-def describe_model(meta: dict) -> str:
+def describe_model(info: ModelInfo) -> str:
     """A few lines about a model file: what it segments, how, and how well."""
-    lines = [f"{k}: {meta[k]}" for k in METADATA_KEYS if meta.get(k) not in (None, "")]
-    metrics = meta.get("metrics") or {}
+    lines = [f"{k}: {v}" for k, v in info.summary_items()]
+    metrics = info.metrics
     shown = [f"{k} {v:.3f}" for k, v in metrics.items()
              if k != "epoch" and isinstance(v, float) and math.isfinite(v)]
     if isinstance(metrics.get("epoch"), (int, float)):
@@ -83,7 +82,7 @@ class PredictDock(QWidget):
         guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
-        self.metadata: dict | None = None
+        self.info: ModelInfo | None = None
         self.prediction = None
         self.probability_layer = None
         self.labels_layer = None
@@ -154,21 +153,20 @@ class PredictDock(QWidget):
         self.model.set_path(path)
 
     def _on_model(self, text: str) -> None:
-        from eq_engine.io.models import read_metadata  # reads the header only: no torch
+        from eq_engine.io.models import read_model_info  # reads the header only: no torch
 
-        self.metadata = None
+        self.info = None
         if not text:
             self.model_info.setText("no model chosen")
             return
         try:
-            self.metadata = read_metadata(text)
+            self.info = read_model_info(text)
         except EngineError as exc:
             self.model_info.setText(f"cannot use this file: {exc}")
             return
-        self.model_info.setText(describe_model(self.metadata))
-        threshold = self.metadata.get("threshold")
-        if isinstance(threshold, (int, float)) and 0 < threshold < 1:
-            self.threshold.setValue(float(threshold))
+        self.model_info.setText(describe_model(self.info))
+        if 0 < self.info.threshold < 1:
+            self.threshold.setValue(self.info.threshold)
 
     def _config(self) -> PredictConfig:
         return PredictConfig(tile=self.tile.value(), overlap=round(self.overlap.value(), 3),
@@ -183,7 +181,7 @@ class PredictDock(QWidget):
         if self.jobs.running:
             return
         try:
-            if self.metadata is None:
+            if self.info is None:
                 raise ValueError("choose a model file first")
             config = self._config()
             if self.on_folder.isChecked():

@@ -270,9 +270,9 @@ def run_history(path: Path) -> tuple[str, list[dict]]:
 
         record = load_run(str(path))
         return f"{record.kind} {record.id[:15]}", record.history
-    from eq_engine.io.models import read_metadata
+    from eq_engine.io.models import read_model_info
 
-    return path.stem, read_metadata(path).get("history") or []
+    return path.stem, [dict(row) for row in read_model_info(path).history]
 
 
 def _format_metrics(best: dict | None) -> str:

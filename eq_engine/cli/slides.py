@@ -42,52 +42,53 @@ def split_slides(inputs: list[str]) -> tuple[list[str], list[str]]:
 
 def predict_slides(args: argparse.Namespace, slides: list[str], predict_config) -> int:
     from ..inference.slide import predict_slide
-    from ..runs import record_run
     from .progress import ProgressBar
-    from .runs import save_record
+    from .runs import cli_run
 
     config = slide_config(args, predict_config)
     for slide in slides:
         out = Path(args.out) / Path(slide).name.split(".")[0]
-        with ProgressBar("regions") as on_event:
-            result = predict_slide(args.model, slide, out, config, scheduler=args.scheduler,
-                                   overwrite=args.overwrite, on_event=on_event)
-        print(f"{slide}: {result.n_objects} objects; level {result.plan.level} "
-              f"(x{result.plan.residual:.3g}), {result.regions_predicted} regions predicted, "
-              f"{result.regions_resumed} resumed, {result.regions_skipped} without tissue, "
-              f"{result.seconds:.1f} s")
-        for name, path in result.files.items():
-            print(f"  {name:<10} {path}")
-        save_record(record_run, "predict-slide", config,
-                    metrics={"objects": result.n_objects, "regions": result.regions_predicted},
-                    seconds=result.seconds, inputs=[], models=[("model", args.model)])
+        with cli_run("predict", config, models=[("model", args.model)]) as run:
+            run.add_input(slide, hash_file=False)  # slides are gigabytes: path only
+            with ProgressBar("regions") as on_event:
+                result = predict_slide(args.model, slide, out, config, scheduler=args.scheduler,
+                                       overwrite=args.overwrite, on_event=on_event)
+            print(f"{slide}: {result.n_objects} objects; level {result.plan.level} "
+                  f"(x{result.plan.residual:.3g}), {result.regions_predicted} regions predicted, "
+                  f"{result.regions_resumed} resumed, {result.regions_skipped} without tissue, "
+                  f"{result.seconds:.1f} s")
+            for name, path in result.files.items():
+                print(f"  {name:<10} {path}")
+            run.metrics.update({"objects": result.n_objects,
+                                "regions": result.regions_predicted})
+            run.timings["total_s"] = float(result.seconds)
     return 0
 
 
 def quantify_slide_command(args: argparse.Namespace, quant_config, predict_config) -> int:
     from ..errors import DataError
     from ..quantification.slide import quantify_slide
-    from ..runs import record_run
     from .progress import ProgressBar
-    from .runs import save_record
+    from .runs import cli_run
 
     if not Path(args.source).is_file():
         raise DataError(f"{args.images} is a slide: give a segmentation model (.eqm) as "
                         f"MODEL_OR_MASKS, not the mask folder {args.source}")
     config = slide_config(args, predict_config)
-    with ProgressBar("steps") as on_event:
-        result = quantify_slide(args.source, args.images, args.out, quant_config, config,
-                                grade_model=args.grade_model, scheduler=args.scheduler,
-                                overwrite=args.overwrite, on_event=on_event)
-    s = result.summary
-    print(f"{args.images}: {s['glomeruli']} glomeruli ({s['excluded_border']} at the slide "
-          f"border), mean area {s['area_um2_mean'] or 0:.0f} µm²"
-          + (f", grades {s['grade_counts']}" if "grade_counts" in s else "")
-          + f", {result.seconds:.1f} s")
-    for name, path in result.files.items():
-        print(f"  {name:<10} {path}")
-    save_record(record_run, "quantify-slide", quant_config,
-                metrics={"glomeruli": s["glomeruli"], "included": s["included"]},
-                seconds=result.seconds, inputs=[],
-                models=[("segmentation", args.source), ("grade_model", args.grade_model)])
+    models = [("segmentation", args.source), ("grade_model", args.grade_model)]
+    with cli_run("quantify", quant_config, models=models) as run:
+        run.add_input(args.images, hash_file=False)
+        with ProgressBar("steps") as on_event:
+            result = quantify_slide(args.source, args.images, args.out, quant_config, config,
+                                    grade_model=args.grade_model, scheduler=args.scheduler,
+                                    overwrite=args.overwrite, on_event=on_event)
+        s = result.summary
+        print(f"{args.images}: {s['glomeruli']} glomeruli ({s['excluded_border']} at the slide "
+              f"border), mean area {s['area_um2_mean'] or 0:.0f} µm²"
+              + (f", grades {s['grade_counts']}" if "grade_counts" in s else "")
+              + f", {result.seconds:.1f} s")
+        for name, path in result.files.items():
+            print(f"  {name:<10} {path}")
+        run.metrics.update({"glomeruli": s["glomeruli"], "included": s["included"]})
+        run.timings["total_s"] = float(result.seconds)
     return 0

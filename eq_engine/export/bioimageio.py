@@ -41,9 +41,9 @@ CITATIONS = [
 ]
 
 
-def _test_image(meta: dict, size: int) -> np.ndarray:
+def _test_image(info, size: int) -> np.ndarray:
     """A synthetic field of the model's kind: H&E-like for RGB models, EM-like for gray."""
-    if int(meta["in_channels"]) == 3:
+    if info.in_channels == 3:
         from ..data.synthetic_histology import make_histology_field
 
         return make_histology_field(size, n_glomeruli=1, seed=0).image
@@ -52,8 +52,8 @@ def _test_image(meta: dict, size: int) -> np.ndarray:
     return make_em_stack(1, size, seed=0)[0][0]
 
 
-def _test_size(meta: dict, size: int | None) -> int:
-    size = size or min(int(meta.get("tile_size") or 256), 256)
+def _test_size(info, size: int | None) -> int:
+    size = size or min(int(info.tile or 256), 256)
     if size < 64 or size % 32:
         raise ConfigError(f"test tensor size {size}: must be a multiple of 32, at least 64")
     return size
@@ -63,8 +63,8 @@ def _wrapped(loaded):
     """The package's module: EQUNet holding the EQ model's weights."""
     from .bioimageio_unet import EQUNet
 
-    meta = loaded.metadata
-    wrapper = EQUNet(meta["arch"], int(meta["in_channels"]), int(meta["n_classes"]))
+    info = loaded.info
+    wrapper = EQUNet(info.arch, info.in_channels, info.n_classes)
     wrapper.unet.load_state_dict(loaded.module.state_dict(), strict=True)
     return wrapper.eval()
 
@@ -73,9 +73,9 @@ def _tensors(loaded, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     """Raw test input (1,C,Y,X), EQ's normalised input and EQ's output (1,1,Y,X)."""
     from ..data.normalize import normalize, to_channels_first
 
-    channels = int(loaded.metadata["in_channels"])
+    channels = loaded.info.in_channels
     raw = to_channels_first(image, channels)[None].astype(np.float32)
-    x = normalize(image, loaded.metadata["normalization"])[None]
+    x = normalize(image, dict(loaded.info.normalization))[None]
     out = np.asarray(loaded.predictor(x), np.float32)
     return raw, x, out.reshape(1, 1, *out.shape[-2:])
 
@@ -107,16 +107,16 @@ def _preprocessing(norm: dict) -> list[dict]:
                         "std": [float(s) for s in norm["std"]]}}]
 
 
-def _rdf(meta: dict, *, name: str, description: str, authors: list[str], license: str,
+def _rdf(info, *, name: str, description: str, authors: list[str], license: str,
          torch_version: str, torchscript: bool) -> dict:
     from ..io.models import FORMAT_VERSION
 
-    channels = ["gray"] if int(meta["in_channels"]) == 1 else ["red", "green", "blue"]
+    channels = ["gray"] if info.in_channels == 1 else ["red", "green", "blue"]
     weights = {"pytorch_state_dict": {
         "source": "weights.pt", "pytorch_version": torch_version,
         "architecture": {"source": ARCH_FILE, "callable": "EQUNet",
-                         "kwargs": {"arch": meta["arch"], "in_channels": int(meta["in_channels"]),
-                                    "n_classes": int(meta["n_classes"])}}}}
+                         "kwargs": {"arch": info.arch, "in_channels": info.in_channels,
+                                    "n_classes": info.n_classes}}}}
     if torchscript:
         weights["torchscript"] = {"source": "weights_torchscript.pt",
                                   "pytorch_version": torch_version,
@@ -124,11 +124,11 @@ def _rdf(meta: dict, *, name: str, description: str, authors: list[str], license
     return {
         "type": "model", "format_version": "0.5.4", "name": name, "description": description,
         "authors": [{"name": a} for a in authors], "cite": CITATIONS, "license": license,
-        "tags": ["segmentation", "unet", "2d", "pytorch", "eq", str(meta.get("task", ""))],
+        "tags": ["segmentation", "unet", "2d", "pytorch", "eq", str(info.task)],
         "documentation": "README.md", "covers": ["cover.png"],
         "inputs": [{"id": "raw", "axes": _axes(channels, {"min": 64, "step": 32}),
                     "test_tensor": {"source": "test_input.npy"}, "data": {"type": "float32"},
-                    "preprocessing": _preprocessing(meta["normalization"])}],
+                    "preprocessing": _preprocessing(dict(info.normalization))}],
         "outputs": [{"id": "probability",
                      "axes": _axes(["foreground"], None)[:2] + [
                          {"type": "space", "id": a,
@@ -136,10 +136,10 @@ def _rdf(meta: dict, *, name: str, description: str, authors: list[str], license
                      "test_tensor": {"source": "test_output.npy"},
                      "data": {"type": "float32", "range": [0.0, 1.0]}}],
         "weights": weights,
-        "config": {"eq": {"scale": float(meta.get("scale", 1.0)),
-                          "tile_size": int(meta.get("tile_size") or 0),
-                          "threshold": float(meta.get("threshold") or 0.5),
-                          "normalization": meta["normalization"], "task": meta.get("task"),
+        "config": {"eq": {"scale": float(info.scale),
+                          "tile_size": int(info.tile),
+                          "threshold": float(info.threshold),
+                          "normalization": dict(info.normalization), "task": info.task,
                           "eq_model_format_version": FORMAT_VERSION}},
     }
 
@@ -180,17 +180,17 @@ def export_bioimageio(model: str | os.PathLike, out: str | os.PathLike, *,
     import torch
 
     from ..io.atomic import atomic_path
-    from ..io.models import load_model
+    from ..models.loading import load_model
 
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise ConfigError(f"bioimage.io package {out}: must end with .zip")
     loaded = load_model(model, device="cpu")
-    meta = loaded.metadata
-    if int(meta["n_classes"]) != 2:
+    info = loaded.info
+    if info.n_classes != 2:
         raise ModelError(f"{model}: only 2-class (foreground) EQ models can be exported")
-    size = _test_size(meta, test_size)
-    raw, x, expected = _tensors(loaded, _test_image(meta, size))
+    size = _test_size(info, test_size)
+    raw, x, expected = _tensors(loaded, _test_image(info, size))
     wrapper = _wrapped(loaded)
     torch_version = torch.__version__.split("+")[0]
     work = Path(tempfile.mkdtemp(prefix="eq-bioimageio-"))
@@ -202,17 +202,17 @@ def export_bioimageio(model: str | os.PathLike, out: str | os.PathLike, *,
         np.save(work / "test_input.npy", raw)
         np.save(work / "test_output.npy", expected)
         _cover(raw, expected, work / "cover.png")
-        name = name or f"EQ {meta.get('task', 'segmentation')} U-Net ({meta['arch']})"
+        name = name or f"EQ {info.task or 'segmentation'} U-Net ({info.arch})"
         description = description or (
-            f"EQ {meta['arch']} U-Net segmenting {meta.get('task', 'foreground')} in "
-            f"{'RGB' if int(meta['in_channels']) == 3 else 'grayscale'} microscopy images")
-        norm = meta["normalization"]
+            f"EQ {info.arch} U-Net segmenting {info.task or 'foreground'} in "
+            f"{'RGB' if info.in_channels == 3 else 'grayscale'} microscopy images")
+        norm = dict(info.normalization)
         (work / "README.md").write_text(README.format(
-            name=name, description=description, scale=float(meta.get("scale", 1.0)),
-            channels="RGB" if int(meta["in_channels"]) == 3 else "grayscale",
-            tile=meta.get("tile_size"), low=norm["low"], high=norm["high"],
-            threshold=float(meta.get("threshold") or 0.5)))
-        rdf = _rdf(meta, name=name, description=description, authors=list(authors),
+            name=name, description=description, scale=float(info.scale),
+            channels="RGB" if info.in_channels == 3 else "grayscale",
+            tile=info.tile, low=norm["low"], high=norm["high"],
+            threshold=float(info.threshold)))
+        rdf = _rdf(info, name=name, description=description, authors=list(authors),
                    license=license, torch_version=torch_version, torchscript=bool(torchscript))
         (work / "rdf.yaml").write_text(json.dumps(rdf, indent=2))
         with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:

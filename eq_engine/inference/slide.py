@@ -70,12 +70,12 @@ class SlideResult:
 
 def _model_facts(loaded, config) -> dict:
     """The few metadata facts a slide run needs, read in one place."""
-    from .prediction import _model_tile, _threshold, model_scale
+    from .predictor import model_threshold, model_tile
 
-    meta = loaded.metadata
-    return {"scale": model_scale(meta), "norm": meta["normalization"],
-            "tile": _model_tile(meta, config, loaded.module is not None),
-            "threshold": _threshold(meta, config)}
+    info = loaded.info
+    return {"scale": float(info.scale), "norm": dict(info.normalization),
+            "tile": model_tile(info, config, loaded.module is not None),
+            "threshold": model_threshold(info, config)}
 
 
 def _identity(model, slide_path: Path, config: SlideConfig, plan: SlidePlan) -> dict:
@@ -121,7 +121,7 @@ def _open_mask(out: Path, plan: SlidePlan, fresh: bool):
 
 def _predict_local(loaded, slide, plan, todo, done, facts, config, mask, save, *,
                    on_event, cancel) -> None:
-    from .prediction import flip_tta
+    from .predictor import flip_tta
 
     predictor = flip_tta(loaded.predictor) if config.predict.tta else loaded.predictor
     reader = AnalysisReader(slide.level(plan.level), plan)
@@ -163,7 +163,7 @@ def predict_slide(model, slide_path: str | os.PathLike, out: str | os.PathLike,
     ``overwrite=True`` starts afresh. Emits ``Progress(stage="predict-slide")`` per region.
     """
     from ..io.slides import open_slide
-    from .prediction import load_for_prediction
+    from .predictor import load_for_prediction
 
     start = time.perf_counter()
     out, slide_path = Path(out), Path(slide_path)

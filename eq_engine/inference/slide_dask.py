@@ -24,7 +24,7 @@ _LOCK = threading.Lock()
 
 
 def _model(model, config):
-    from .prediction import load_for_prediction
+    from .predictor import load_for_prediction
 
     if not isinstance(model, str):
         return model
@@ -43,7 +43,7 @@ def region_task(model, slide_path: str, plan: dict, index: int, facts: dict, con
 
     from ..config.slide import SlideConfig
     from ..io.slides import open_slide
-    from .prediction import flip_tta
+    from .predictor import flip_tta
     from .slide_regions import AnalysisReader, SlidePlan, region_mask
 
     cfg = SlideConfig.from_dict(config)

@@ -42,7 +42,7 @@ def make_slide(tmp_path):
 
 def threshold_model(*, scale: float = 0.5, tile: int = 64, threshold: float = 0.5):
     """A LoadedModel-like predictor: dark pixels (normalised mean < 0.5) are foreground."""
-    from eq_engine.io.models import LoadedModel
+    from eq_engine.models.loading import LoadedModel
 
     norm = {"method": "percentile-standardize", "low": 1.0, "high": 99.8, "channels": 3,
             "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0]}

@@ -19,3 +19,14 @@ def test_train_job_saves_a_run_record(em_dataset, train_config, tmp_path):
     assert record.models[0]["role"] == "output" and record.models[0]["path"] == str(out)
     assert len(record.history) == len(result.history) == 1
     assert record.timings["total_s"] == pytest.approx(result.seconds)
+
+
+def test_a_failing_job_leaves_a_failed_record(tmp_path):
+    from eq_engine.config import EvalConfig
+    from eq_engine.errors import EngineError
+
+    with pytest.raises(EngineError):
+        engine_jobs.run_job("evaluate", {"data": str(tmp_path / "missing"), "config": EvalConfig(),
+                                         "model": str(tmp_path / "none.eqm")})
+    (record,) = list_runs(kind="evaluate")
+    assert record.status == "failed" and record.error

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tifffile
 
-from eq_engine.io.models import LoadedModel
 from eq_engine.io.slide_writer import write_pyramid
+from eq_engine.models.loading import LoadedModel
 from eq_gui.slide_reader import get_reader
 
 pytestmark = pytest.mark.gui

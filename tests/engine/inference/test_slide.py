@@ -12,7 +12,7 @@ from eq_engine.errors import ConfigError
 from eq_engine.inference.slide import predict_slide
 from eq_engine.inference.slide_labels import _line_links, merge_objects, read_ome_zarr_levels
 from eq_engine.io.images import read_image
-from eq_engine.io.models import LoadedModel
+from eq_engine.models.loading import LoadedModel
 
 SMALL = SlideConfig(region=128, halo=32)  # analysis space is 512 x 768: 4 x 6 regions
 
