@@ -155,6 +155,20 @@ def predict_folder(payload: dict, *, on_event=None, cancel=None):
     return result
 
 
+def predict_slide(payload: dict, *, on_event=None, cancel=None):
+    """``eq_engine.inference.slide.predict_slide`` on a slide file into ``out`` -> SlideResult."""
+    _setup_torch()
+    from eq_engine.inference.slide import predict_slide as engine_predict_slide
+    from eq_engine.runs import recorded_run
+
+    with recorded_run("predict", payload["config"],
+                      models=[("model", p) for p in _paths(payload["model"])]) as run:
+        result = engine_predict_slide(payload["model"], payload["slide"], payload["out"],
+                                      payload["config"], on_event=on_event, cancel=cancel)
+        run.metrics.update({"objects": result.n_objects, "regions": result.regions_predicted})
+    return result
+
+
 def evaluate(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.evaluation.evaluate(data, config, model=...)`` on a dataset -> EvalReport."""
     _setup_torch()
@@ -179,6 +193,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     "predict": predict,
     "predict_folder": predict_folder,
     "evaluate": evaluate,
+    "predict_slide": predict_slide,
 }
 
 

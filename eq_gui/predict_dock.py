@@ -56,6 +56,25 @@ def threshold_labels(probability: np.ndarray, threshold: float, min_size: int,
     return threshold, labels
 
 
+def slide_payload(model: str, slide: str, config: PredictConfig) -> dict:
+    """Engine job payload for a slide layer: outputs go to ``<slide stem>_eq/`` beside it."""
+    from pathlib import Path
+
+    from eq_engine.config.slide import SlideConfig
+
+    path = Path(slide)
+    return {"model": model, "slide": str(path), "config": SlideConfig(predict=config),
+            "out": str(path.with_name(path.name.split(".")[0] + "_eq"))}
+
+
+def show_slide_labels(viewer, result) -> None:
+    """Add a slide prediction's labels as a multiscale labels layer."""
+    from .slide_reader import labels_layer_data
+
+    data, kwargs, _ = labels_layer_data(result.files["labels"])
+    viewer.add_labels(data, **kwargs)
+
+
 class PredictDock(QWidget):
     """napari dock widget: Predict."""
 
@@ -169,7 +188,8 @@ class PredictDock(QWidget):
             if self.on_folder.isChecked():
                 kind, payload = "predict_folder", self._folder_payload(config)
             else:
-                kind, payload = "predict", self._layer_payload(config)
+                payload = self._layer_payload(config)
+                kind = "predict_slide" if "slide" in payload else "predict"
         except (ValueError, EngineError) as exc:
             show_error(f"EQ prediction: {exc}")
             return
@@ -180,6 +200,9 @@ class PredictDock(QWidget):
         if layer is None:
             raise ValueError("open an image layer to predict on")
         self._source = layer
+        slide = (getattr(layer, "metadata", None) or {}).get("eq_slide")
+        if slide:  # a whole slide (eq_gui.slide_reader): stream the file, never the pixels
+            return slide_payload(self.model.text(), slide, config)
         return {"model": self.model.text(), "image": layer_array(layer), "config": config}
 
     def _folder_payload(self, config: PredictConfig) -> dict:
@@ -196,6 +219,10 @@ class PredictDock(QWidget):
     def _on_result(self, result) -> None:
         if self._source is None:  # batch: files were written
             self.jobs.status.setText(f"{result.summary()}\ninto {self.out_folder.text()}")
+            return
+        if hasattr(result, "plan"):  # a slide: its labels are a multiscale OME-Zarr
+            show_slide_labels(self.viewer, result)
+            self.jobs.status.setText(f"{result.n_objects} objects; outputs in {result.out}")
             return
         self.prediction = result
         self._show_prediction(self._source, result)

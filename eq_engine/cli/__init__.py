@@ -17,7 +17,8 @@ import threading
 from ..errors import EngineError
 
 # Sub-modules that add commands, in the order `eq --help` lists them.
-COMMAND_MODULES = ("data", "train", "cv", "predict", "evaluate", "quantify", "runs", "demo", "gui")
+COMMAND_MODULES = ("data", "train", "cv", "predict", "evaluate", "quantify", "export", "runs",
+                   "demo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:

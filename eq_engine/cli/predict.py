@@ -19,7 +19,8 @@ def register(subparsers) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--scheduler", default=None,
-                   help="Dask scheduler address (tcp://host:8786); default: a LocalCluster")
+                   help="Dask scheduler address (tcp://host:8786); default: a LocalCluster "
+                   "(slides: regions run here unless given; 'local' starts a LocalCluster)")
     p.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default 1)")
     p.add_argument("--threads", action="store_true",
                    help="LocalCluster workers as threads in this process instead of processes")
@@ -30,6 +31,9 @@ def register(subparsers) -> None:
     p.add_argument("--stream", choices=("auto", "always", "never"), default="auto",
                    help="read and write large 2D images band by band instead of whole "
                    "(auto: TIFFs whose prediction would need over half the free RAM)")
+    from .slides import add_slide_options
+
+    add_slide_options(p)
     p.set_defaults(handler=_predict)
 
 
@@ -57,8 +61,14 @@ def predict_config(args: argparse.Namespace):
 def _predict(args: argparse.Namespace) -> int:
     from ..inference.batch import predict_batch
     from .runs import cli_run
+    from .slides import predict_slides, split_slides
 
     config = predict_config(args)
+    slides, args.inputs = split_slides(args.inputs)
+    if slides:  # whole slides stream region by region into --out/<slide>/
+        status = predict_slides(args, slides, config)
+        if not args.inputs:
+            return status
     with cli_run("predict", config, inputs=args.inputs, models=[("model", args.model)]) as run:
         with ProgressBar("images") as on_event:
             result = predict_batch(args.model, args.inputs, args.out, config,

@@ -58,6 +58,9 @@ def register(subparsers) -> None:
     from .predict import add_predict_options
 
     add_predict_options(p)
+    from .slides import add_slide_options
+
+    add_slide_options(p, run_options=True)
     p.set_defaults(handler=_quantify)
 
 
@@ -81,6 +84,12 @@ def _quantify(args: argparse.Namespace) -> int:
     from .runs import cli_run
 
     config = quant_config(args)
+    from ..io.slides import is_slide
+
+    if is_slide(args.images):  # a whole slide: every glomerulus on it, with a summary
+        from .slides import quantify_slide_command
+
+        return quantify_slide_command(args, config, predict_config(args))
     source_is_model = Path(args.source).is_file()
     models = [("grade_model", args.grade_model)]
     if source_is_model:

@@ -1,0 +1,1 @@
+"""Model exchange with other tools: bioimage.io model packages (:mod:`.bioimageio`)."""
