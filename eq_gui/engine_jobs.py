@@ -8,7 +8,6 @@ Runs only in the worker process, which is the only EQ process allowed to import 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import sys
@@ -36,16 +35,15 @@ def used_gpu() -> bool:
 
 
 def warmup(payload: dict, *, on_event=None, cancel=None) -> dict:
-    """Import the torch stack ahead of the first real job."""
+    """Import the torch stack ahead of the first real job (touching a public name of each
+    package loads the module behind it)."""
+    import eq_engine
+
     _setup_torch()
     loaded = []
-    for name in ("eq_engine.training", "eq_engine.inference", "eq_engine.models.transfer"):
-        try:
-            importlib.import_module(name)
-            loaded.append(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and name.startswith(exc.name)):
-                raise
+    for name in ("train", "transfer_train", "predict"):
+        getattr(eq_engine, name)
+        loaded.append(name)
     return {"loaded": loaded}
 
 
@@ -117,9 +115,9 @@ def train(payload: dict, *, on_event=None, cancel=None):
 
 
 def transfer(payload: dict, *, on_event=None, cancel=None):
-    """``eq_engine.models.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
+    """``eq_engine.transfer_train(data, config, out=...)`` -> TransferResult."""
     _setup_torch()
-    from eq_engine.models.transfer import transfer_train
+    from eq_engine import transfer_train
     from eq_engine.runs import record_training
 
     result = transfer_train(payload["data"], payload["config"], out=payload.get("out"),

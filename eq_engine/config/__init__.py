@@ -3,6 +3,6 @@
 from .base import ConfigBase
 from .inference import EvalConfig, PredictConfig
 from .quant import QuantConfig
-from .train import TrainConfig, TransferConfig
+from .train import ARCHS, LOSSES, TrainConfig, TransferConfig
 
-__all__ = ["ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig", "QuantConfig"]
+__all__ = ["ARCHS", "LOSSES", "ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig", "QuantConfig"]

@@ -1,6 +1,6 @@
 """Evaluation: metrics (the single implementation), ``evaluate`` reports, threshold sweeps.
 
-Public names load lazily: ``evaluate``, ``EvalReport``, ``threshold_sweep``,
+Public names load lazily: ``evaluate``, ``evaluate_arrays``, ``EvalReport``, ``threshold_sweep``,
 ``save_threshold``, and the metrics (``dice``, ``iou``, ``confusion``, ``match_objects``, ...)
 from :mod:`eq_engine.evaluation.metrics`.
 """
@@ -11,6 +11,7 @@ from ..lazy import lazy_exports
 
 _PUBLIC = {
     "evaluate": "eq_engine.evaluation.scoring",
+    "evaluate_arrays": "eq_engine.evaluation.arrays",
     "EvalReport": "eq_engine.evaluation.report",
     "threshold_sweep": "eq_engine.evaluation.sweep",
     "save_threshold": "eq_engine.evaluation.sweep",
