@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 _state = {"threads": False}
+_models: dict[tuple, Any] = {}  # the last model this worker loaded, by file identity and device
 log = logging.getLogger(__name__)
 
 
@@ -26,6 +27,34 @@ def _setup_torch() -> None:
 
         configure_threads(leave_one_free=True)
         _state["threads"] = True
+
+
+def cached_model(path, device: str):
+    """The loaded model of file ``path`` on ``device``: read once per warm worker, not per click.
+
+    The file's size and modification time are part of the key, so a model retrained into the
+    same file is read again. Only the last model is kept (a 124 MB resnet34 U-Net is enough).
+    """
+    from pathlib import Path
+
+    from eq_engine import load_model
+
+    file = Path(path).expanduser().resolve()
+    stat = file.stat()
+    key = (str(file), stat.st_mtime_ns, stat.st_size, device)
+    if key not in _models:
+        _models.clear()  # drop the previous model before loading the next one
+        _models[key] = load_model(file, device=device)
+        log.info("loaded %s on %s (kept for the next job)", file.name, device)
+    return _models[key]
+
+
+def _model(payload: dict, config):
+    """The payload's model, loaded through the cache when it is a file path."""
+    model = payload["model"]
+    if isinstance(model, (str, os.PathLike)):
+        return cached_model(model, getattr(config, "device", "auto") if config else "auto")
+    return model
 
 
 def used_gpu() -> bool:
@@ -137,8 +166,8 @@ def predict(payload: dict, *, on_event=None, cancel=None):
     from eq_engine.runs import record_run
 
     start = time.perf_counter()
-    prediction = engine_predict(payload["model"], payload["image"], payload["config"],
-                                on_event=on_event, cancel=cancel)
+    prediction = engine_predict(_model(payload, payload["config"]), payload["image"],
+                                payload["config"], on_event=on_event, cancel=cancel)
     save_record(record_run, "predict", payload["config"], seconds=time.perf_counter() - start,
                 metrics={"images": 1, "objects": int(prediction.labels.max())},
                 models=[("model", p) for p in _paths(payload["model"])])
