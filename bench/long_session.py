@@ -33,9 +33,9 @@ def make_model(out: Path, device: str) -> Path:
     from eq_engine.data import write_histology_dataset
     from eq_gui import workers
 
-    data = write_histology_dataset(out / "histology", n_images=4, size=256, seed=0)
-    config = TrainConfig(task="glomeruli", arch="resnet34", size=64, batch_size=4, epochs=1,
-                         crops_per_image=2, scale=0.5, augment=False, device=device)
+    data = write_histology_dataset(out / "histology", n_images=4, size=512, seed=0)
+    config = TrainConfig(task="glomeruli", arch="resnet34", size=256, batch_size=2, epochs=1,
+                         crops_per_image=1, scale=0.5, augment=False, device=device)
     path = out / "glomeruli_resnet34.eqm"
     workers.submit("train", {"data": str(data), "config": config, "out": str(path)}).wait(900)
     return path
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reload", type=int, default=5,
                         help="extra predictions that touch the model file first (forced re-read)")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--tile", type=int, default=512, help="prediction tile (0: the model's)")
     parser.add_argument("--json", default=None, help="also write the samples here")
     args = parser.parse_args(argv)
 
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     dock.set_model(model)
     dock.image_layer.setCurrentText("field")
     dock.device.setCurrentText(args.device)
+    dock.tile.setValue(args.tile)
     rows = []
     for i in range(1, args.n + args.reload + 1):
         reload = i > args.n

@@ -93,17 +93,19 @@ def train_shot(viewer, docks, root: Path, work: Path, out: Path, epochs: int):
     train.folder.set_path(root)
     train.output.set_path(work / "glomeruli.eqm")
     form = train.form
-    for box, value in ((form.epochs, epochs), (form.size, 128), (form.batch_size, 8),
-                       (form.crops_per_image, 16), (form.scale, 0.5)):
+    for box, value in ((form.epochs, epochs), (form.size, 128), (form.batch_size, 6),
+                       (form.crops_per_image, 6), (form.scale, 0.5)):
         box.setValue(value)
     form.arch.setCurrentText("resnet18")
     seen = []
     train.jobs.event.connect(lambda ev: isinstance(ev, EpochEnd) and seen.append(ev))
     train.jobs.start_button.click()
-    wait_until(lambda: len(seen) >= max(2, epochs // 2))
+    wait_until(lambda: len(seen) >= max(2, epochs // 2) or not train.jobs.running, 3600)
+    if not seen:
+        raise RuntimeError(f"training ended without an epoch: {train.jobs.status.text()}")
     train.panel.redraw()
     shoot(viewer, train, "train", out)
-    wait_until(lambda: not train.jobs.running)
+    wait_until(lambda: not train.jobs.running, 3600)
     if train.result is None:
         raise RuntimeError(f"training failed: {train.jobs.status.text()}")
     return train
@@ -161,8 +163,10 @@ def quantify_shot(viewer, docks, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=IMAGES)
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--size", default="1600x1000", help="window size WxH")
+    parser.add_argument("--only", default="data,train,predict,evaluate,quantify",
+                        help="comma-separated shots; train, predict and evaluate go together")
     args = parser.parse_args(argv)
     from eq_gui import workers
     from eq_gui.launcher import create_viewer
@@ -173,12 +177,16 @@ def main(argv: list[str] | None = None) -> int:
     width, height = (int(v) for v in args.size.split("x"))
     viewer.window.resize(width, height)
     try:
+        shots = set(args.only.split(","))
         root, held_out = tissue_split(work)
-        data_shot(viewer, docks, root, args.out)
-        train = train_shot(viewer, docks, root, work, args.out, args.epochs)
-        name = predict_shot(viewer, train, held_out, args.out)
-        evaluate_shot(viewer, docks, name, args.out)
-        quantify_shot(viewer, docks, args.out)
+        if "data" in shots:
+            data_shot(viewer, docks, root, args.out)
+        if shots & {"train", "predict", "evaluate"}:
+            train = train_shot(viewer, docks, root, work, args.out, args.epochs)
+            name = predict_shot(viewer, train, held_out, args.out)
+            evaluate_shot(viewer, docks, name, args.out)
+        if "quantify" in shots:
+            quantify_shot(viewer, docks, args.out)
     finally:
         viewer.close()
         workers.shutdown()

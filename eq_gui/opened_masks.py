@@ -2,8 +2,9 @@
 
 napari opens ``masks/T19.png`` as an Image layer called "T19", the very name of the image it
 belongs to, so the two layers were told apart only by napari's " [1]". A mask file (in a
-``masks/`` folder, or named ``<stem>_mask.*``) that holds few integer values is turned into a
-Labels layer "T19 mask" that knows its file and its image, as the Data dock's own masks do.
+``masks/`` folder, or named ``<stem>_mask.*``) that holds a binary mask or 16/32-bit labels is
+turned into a Labels layer "T19 mask" that knows its file and its image, as the Data dock's own
+masks do.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 
 from .layer_data import IMAGE_KEY, MASK_KEY
 
-MAX_LABEL_VALUES = 256  # more distinct values than this is an image, whatever its name
 _installed: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -32,12 +32,19 @@ def mask_image_stem(path: str | Path | None) -> str | None:
 
 
 def looks_like_mask(data) -> bool:
+    """Two values (a binary mask), or 16/32-bit integers (how label images are saved).
+
+    An 8-bit grayscale picture with many values stays an image, whatever its file is called.
+    """
     array = np.asarray(data)
     if array.dtype.kind not in "biu" or array.ndim not in (2, 3) or array.size == 0:
         return False
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         return False  # RGB(A) pixels
-    return len(np.unique(array[:: max(1, array.shape[0] // 64)])) <= MAX_LABEL_VALUES
+    if array.dtype.itemsize >= 2:
+        return True
+    sample = array[:: max(1, array.shape[0] // 64)]
+    return len(np.unique(sample)) <= 2
 
 
 def name_opened_masks(viewer) -> None:

@@ -170,7 +170,7 @@ def shutdown() -> None:
         _idle.clear()
     for proc in procs:
         if id(proc) in idle:
-            proc.close()
+            proc.close(timeout=1.0)  # a prewarming process may still be importing torch
         else:
             proc.kill()
 

@@ -198,3 +198,15 @@ def test_first_window_takes_most_of_the_screen_and_title_shows_jobs():
     assert first_geometry((0, 0, 1920, 1080)) == (96, 54, 1728, 972)
     assert first_geometry((0, 0, 3840, 2160))[2:] == (1920, 1200)
     assert window_title(()) == "EQ" and window_title(("training",)) == "EQ: training…"
+
+
+def test_only_mask_like_files_count_as_masks():
+    from eq_gui.opened_masks import looks_like_mask, mask_image_stem
+
+    assert mask_image_stem("/d/masks/T19.png") == "T19"
+    assert mask_image_stem("/d/T19_mask.tif") == "T19"
+    assert mask_image_stem("/d/images/T19.png") is None
+    assert looks_like_mask(np.array([[0, 255], [255, 0]], np.uint8))
+    assert looks_like_mask(np.arange(16, dtype=np.uint16).reshape(4, 4))  # 16-bit labels
+    assert not looks_like_mask(np.arange(64, dtype=np.uint8).reshape(8, 8))  # grayscale image
+    assert not looks_like_mask(np.zeros((4, 4, 3), np.uint8))  # RGB
