@@ -30,7 +30,7 @@ import numpy as np
 CHILD = r"""
 import json, sys, time
 from eq_engine.config import PredictConfig
-from eq_engine.io.models import load_model
+from eq_engine.models.loading import load_model
 from eq_engine.inference.stream_model import predict_file_streaming
 
 def status_mb(key):

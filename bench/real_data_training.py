@@ -70,8 +70,8 @@ def _epoch_line(event) -> None:
 
 
 def run(args) -> dict:
-    from eq_engine.models.transfer import transfer_train
     from eq_engine.training import train
+    from eq_engine.training.transfer import transfer_train
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """Throughput of ``predict_tiled`` with a real U-Net against a plain batched forward pass.
 
-Both sides run the same predictor (``eq_engine.io.models.make_predictor``: inference mode,
+Both sides run the same predictor (``eq_engine.models.loading.make_predictor``: inference mode,
 autocast on CUDA) over the same tiles (overlap counted) in the same process. The plain side
 gets the tiles pre-cut and already float32; the tiled side cuts, pads, batches, blends and
 normalises by the summed weights. ratio = plain time / tiled time (goal >= 0.85).
@@ -47,7 +47,7 @@ def main() -> int:
     from eq_engine.device import pick_device
     from eq_engine.inference import predict_tiled
     from eq_engine.inference.tiling import tile_grid
-    from eq_engine.io.models import make_predictor
+    from eq_engine.models.loading import make_predictor
     from eq_engine.models.unet import build_unet
 
     info = pick_device(args.device)

@@ -3,41 +3,29 @@
 Importing this package is cheap: torch, fastai and scikit-image load only when a public function
 is first used, e.g. ``eq_engine.train``. Every long call has the tail
 ``fn(data..., config, *, on_event=None, cancel=None) -> Result``.
+
+Layers (``lint-imports`` enforces them; ``tests/engine/test_import_graph.py`` forbids cycles).
+A module imports only from layers below its own; ``|`` separates independent neighbours::
+
+    cli                 argument parsing -> config -> public call
+    demo                the whole chain and its report
+    quantification      measurements, grade model
+    training            train(), transfer (uses evaluation's metrics every epoch)
+    evaluation          metrics, evaluate() reports (runs inference on a model)
+    inference           tiling, predict(), streaming, batch; thresholding (binarize)
+    models              building U-Nets, loading a runnable model (models/loading.py)
+    data                normalisation, crops, augmentation, loaders, synthetic data
+    run_compare
+    runs                run records: recorded_run()
+    io                  files: images, datasets, the model file format, ModelInfo
+    config | device | versions | jsonsafe
+    events
+    errors
 """
 
-from __future__ import annotations
-
-from .lazy import lazy_exports
+import lazy_loader as _lazy
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it (resolved lazily, see __getattr__)
-_PUBLIC = {
-    "TrainConfig": "eq_engine.config",
-    "TransferConfig": "eq_engine.config",
-    "PredictConfig": "eq_engine.config",
-    "EvalConfig": "eq_engine.config",
-    "QuantConfig": "eq_engine.config",
-    "CancelToken": "eq_engine.events",
-    "EngineError": "eq_engine.errors",
-    "DataError": "eq_engine.errors",
-    "ConfigError": "eq_engine.errors",
-    "ModelError": "eq_engine.errors",
-    "Cancelled": "eq_engine.errors",
-    "read_image": "eq_engine.io.images",
-    "read_mask": "eq_engine.io.images",
-    "write_mask": "eq_engine.io.images",
-    "find_pairs": "eq_engine.io.datasets",
-    "check_dataset": "eq_engine.io.datasets",
-    "load_model": "eq_engine.io.models",
-    "read_metadata": "eq_engine.io.models",
-    "train": "eq_engine.training",
-    "transfer_train": "eq_engine.models.transfer",
-    "predict": "eq_engine.inference",
-    "predict_tiled": "eq_engine.inference",
-    "evaluate": "eq_engine.evaluation",
-    "measure_glomeruli": "eq_engine.quantification",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

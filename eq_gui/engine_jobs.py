@@ -11,7 +11,6 @@ import dataclasses
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -118,28 +117,16 @@ def _paths(*values) -> list[str]:
     return [str(v) for v in values if isinstance(v, (str, os.PathLike))]
 
 
-def save_record(save, *args, **kwargs) -> None:
-    """Save a run record with ``eq_engine.runs.record_run``/``record_training``; a failure
-    to write it is logged, never fails the job."""
-    from eq_engine.errors import EngineError
-
-    try:
-        record = save(*args, **kwargs)
-        log.info("run record %s", record.id)
-    except (OSError, EngineError) as exc:
-        log.warning("could not save the run record: %s", exc)
-
-
 def train(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.training.train(data, config, out=...)`` -> TrainResult (no module)."""
     _setup_torch()
-    from eq_engine.runs import record_training
+    from eq_engine.runs import recorded_run
     from eq_engine.training import train as engine_train
 
-    result = engine_train(payload["data"], payload["config"], out=payload.get("out"),
-                          on_event=on_event, cancel=cancel)
-    save_record(record_training, "train", payload["config"], result,
-                inputs=_paths(payload["data"]))
+    with recorded_run("train", payload["config"], inputs=_paths(payload["data"])) as run:
+        result = engine_train(payload["data"], payload["config"], out=payload.get("out"),
+                              on_event=on_event, cancel=cancel)
+        run.add_training(result)
     return without_module(result)
 
 
@@ -147,15 +134,17 @@ def transfer(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.transfer_train(data, config, out=...)`` -> TransferResult."""
     _setup_torch()
     from eq_engine import transfer_train
-    from eq_engine.runs import record_training
+    from eq_engine.runs import recorded_run
 
-    result = transfer_train(payload["data"], payload["config"], out=payload.get("out"),
-                            on_event=on_event, cancel=cancel)
     config, inputs = payload["config"], _paths(payload["data"])
-    save_record(record_training, "transfer", config, result.transfer, inputs=inputs,
-                models=[("base", config.base_model)])
-    if result.scratch is not None:
-        save_record(record_training, "train", config.train, result.scratch, inputs=inputs)
+    with recorded_run("transfer", config, inputs=inputs,
+                      models=[("base", config.base_model)]) as run:
+        result = transfer_train(payload["data"], config, out=payload.get("out"),
+                                on_event=on_event, cancel=cancel)
+        run.add_training(result.transfer)
+    if result.scratch is not None:  # the baseline ran inside the transfer run; its own record
+        with recorded_run("train", config.train, inputs=inputs) as scratch:
+            scratch.add_training(result.scratch)
     return without_module(result)
 
 
@@ -163,14 +152,13 @@ def predict(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.inference.predict(model, image, config)`` -> Prediction."""
     _setup_torch()
     from eq_engine.inference import predict as engine_predict
-    from eq_engine.runs import record_run
+    from eq_engine.runs import recorded_run
 
-    start = time.perf_counter()
-    prediction = engine_predict(_model(payload, payload["config"]), payload["image"],
-                                payload["config"], on_event=on_event, cancel=cancel)
-    save_record(record_run, "predict", payload["config"], seconds=time.perf_counter() - start,
-                metrics={"images": 1, "objects": int(prediction.labels.max())},
-                models=[("model", p) for p in _paths(payload["model"])])
+    with recorded_run("predict", payload["config"],
+                      models=[("model", p) for p in _paths(payload["model"])]) as run:
+        prediction = engine_predict(_model(payload, payload["config"]), payload["image"],
+                                    payload["config"], on_event=on_event, cancel=cancel)
+        run.metrics.update({"images": 1, "objects": int(prediction.labels.max())})
     return prediction
 
 
@@ -181,15 +169,14 @@ def predict_folder(payload: dict, *, on_event=None, cancel=None):
     """
     _setup_torch()
     from eq_engine.inference import predict_batch
-    from eq_engine.runs import record_run
+    from eq_engine.runs import recorded_run
 
-    result = predict_batch(payload["model"], [payload["folder"]], payload["out"],
-                           payload["config"], processes=False, on_event=on_event, cancel=cancel)
-    metrics = {"predicted": len(result.outputs), "skipped": len(result.skipped),
-               "failed": len(result.failed)}
-    save_record(record_run, "predict", payload["config"], metrics=metrics,
-                seconds=result.seconds, inputs=_paths(payload["folder"]),
-                models=[("model", p) for p in _paths(payload["model"])])
+    with recorded_run("predict", payload["config"], inputs=_paths(payload["folder"]),
+                      models=[("model", p) for p in _paths(payload["model"])]) as run:
+        result = predict_batch(payload["model"], [payload["folder"]], payload["out"],
+                               payload["config"], processes=False, on_event=on_event,
+                               cancel=cancel)
+        run.add_batch(result)
     return result
 
 
@@ -197,18 +184,15 @@ def evaluate(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.evaluation.evaluate(data, config, model=...)`` on a dataset -> EvalReport."""
     _setup_torch()
     from eq_engine.evaluation import evaluate as engine_evaluate
-    from eq_engine.runs import numeric_metrics, record_run
+    from eq_engine.runs import recorded_run
 
-    report = engine_evaluate(payload["data"], payload["config"], model=payload["model"],
-                             predict_config=payload.get("predict_config"), on_event=on_event,
-                             cancel=cancel)
-    metrics = {**numeric_metrics(report.aggregates.get("pooled"), "pooled"),
-               **numeric_metrics(report.aggregates.get("mean"), "mean"),
-               "images": len(report.per_image)}
     config = {"evaluate": payload["config"], "predict": payload.get("predict_config")}
-    save_record(record_run, "evaluate", config, metrics=metrics, seconds=report.seconds,
-                inputs=_paths(payload["data"]),
-                models=[("model", p) for p in _paths(payload["model"])])
+    with recorded_run("evaluate", config, inputs=_paths(payload["data"]),
+                      models=[("model", p) for p in _paths(payload["model"])]) as run:
+        report = engine_evaluate(payload["data"], payload["config"], model=payload["model"],
+                                 predict_config=payload.get("predict_config"),
+                                 on_event=on_event, cancel=cancel)
+        run.add_evaluation(report)
     return report
 
 

@@ -25,7 +25,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from eq_engine import EngineError, PredictConfig
+from eq_engine import EngineError, ModelInfo, PredictConfig
 
 from . import notify
 from .app_state import state_for
@@ -36,13 +36,11 @@ from .preflight import check_model_file
 from .pyside_guard import guard
 from .workers import LatestOnly
 
-METADATA_KEYS = ("task", "arch", "in_channels", "tile_size", "scale", "threshold", "parent")
 
-
-def describe_model(meta: dict) -> str:
+def describe_model(info: ModelInfo) -> str:
     """A few lines about a model file: what it segments, how, and how well."""
-    lines = [f"{k}: {meta[k]}" for k in METADATA_KEYS if meta.get(k) not in (None, "")]
-    metrics = meta.get("metrics") or {}
+    lines = [f"{k}: {v}" for k, v in info.summary_items()]
+    metrics = info.metrics
     shown = [f"{k} {v:.3f}" for k, v in metrics.items()
              if k != "epoch" and isinstance(v, float) and math.isfinite(v)]
     if isinstance(metrics.get("epoch"), (int, float)):
@@ -70,7 +68,7 @@ class PredictDock(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.state = state_for(napari_viewer)
-        self.metadata: dict | None = None
+        self.info: ModelInfo | None = None
         self.model_error: str | None = None  # why the chosen file cannot be used
         self.prediction = None
         self.probability_layer = None
@@ -151,21 +149,20 @@ class PredictDock(QWidget):
         self.model.set_path(path)
 
     def _on_model(self, text: str) -> None:
-        self.metadata, self.model_error = None, None
+        self.info, self.model_error = None, None
         if not text:
             self.model_info.setText("no model chosen")
             return
         try:
-            self.metadata = check_model_file(text)  # reads the header only: no torch
+            self.info = check_model_file(text)  # reads the header only: no torch
         except ValueError as exc:
             self.model_error = notify.shorten_paths(str(exc))
             self.model_info.setText(self.model_error)
             return
-        self.model_info.setText(describe_model(self.metadata))
+        self.model_info.setText(describe_model(self.info))
         self.state.model = Path(text).expanduser()
-        threshold = self.metadata.get("threshold")
-        if isinstance(threshold, (int, float)) and 0 < threshold < 1:
-            self.threshold.setValue(float(threshold))
+        if 0 < self.info.threshold < 1:
+            self.threshold.setValue(self.info.threshold)
 
     def _config(self) -> PredictConfig:
         return PredictConfig(tile=self.tile.value(), overlap=round(self.overlap.value(), 3),
@@ -180,7 +177,7 @@ class PredictDock(QWidget):
         try:
             if self.model_error is not None:
                 raise ValueError(self.model_error)
-            if self.metadata is None:
+            if self.info is None:
                 raise ValueError("choose a model file (an EQ model, .eqm) first")
             config = self._config()
             if self.on_folder.isChecked():

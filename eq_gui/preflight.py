@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eq_engine import EngineError, find_pairs, read_metadata
+from eq_engine import EngineError, ModelInfo, find_pairs, read_metadata
 
 from .notify import shorten_path
 
@@ -31,8 +31,8 @@ def dataset_pairs(folder: Path | str | None) -> list:
     return pairs
 
 
-def check_model_file(path: Path | str | None, *, role: str = "model") -> dict:
-    """The metadata of model file ``path`` (header only); ValueError saying why it is unusable."""
+def check_model_file(path: Path | str | None, *, role: str = "model") -> ModelInfo:
+    """The ModelInfo of model file ``path`` (header only); ValueError saying why it is unusable."""
     if path is None or not str(path).strip():
         raise ValueError(f"choose a {role} file (an EQ model, .eqm) first")
     path = Path(path).expanduser()
@@ -40,7 +40,7 @@ def check_model_file(path: Path | str | None, *, role: str = "model") -> dict:
         raise ValueError(f"the {role} file {shorten_path(str(path))} does not exist; choose "
                          "another one")
     try:
-        return read_metadata(path)
+        return ModelInfo.from_metadata(read_metadata(path))
     except (EngineError, OSError) as exc:
         raise ValueError(f"{shorten_path(str(path))} cannot be used as the {role}: {exc}. "
                          "Choose a model file that EQ saved (Train dock or `eq train`)") from exc

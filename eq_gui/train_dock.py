@@ -287,6 +287,6 @@ def run_history(path: Path) -> tuple[str, list[dict]]:
 
         record = load_run(str(path))
         return f"{record.kind} {record.id[:15]}", record.history
-    from eq_engine import read_metadata
+    from eq_engine import ModelInfo, read_metadata
 
-    return path.stem, read_metadata(path).get("history") or []
+    return path.stem, [dict(row) for row in ModelInfo.from_metadata(read_metadata(path)).history]

@@ -6,6 +6,7 @@ import argparse
 
 from .predict import add_predict_options, predict_config
 from .progress import ProgressBar
+from .runs import cli_run
 
 
 def register(subparsers) -> None:
@@ -54,28 +55,19 @@ def _evaluate(args: argparse.Namespace) -> int:
     threshold = args.threshold if (pred is not None and args.threshold is not None) else 0.5
     config = EvalConfig(threshold=threshold, match_iou=args.match_iou,
                         n_overlays=args.overlays)
-    with ProgressBar("images") as on_event:
-        report = evaluate(truth, config, model=model, predictions=pred,
-                          predict_config=predict_config(args) if model else None,
-                          out=args.out, on_event=on_event)
-    print(report.table())
-    print(f"report written to {args.out}")
-    _record(args, config, report, model=model, truth=truth, pred=pred)
+    run_config = {"evaluate": config, "predict": predict_config(args) if model else None}
+    with cli_run("evaluate", run_config, inputs=[p for p in (truth, pred) if p],
+                 models=[("model", model)]) as run:
+        with ProgressBar("images") as on_event:
+            report = evaluate(truth, config, model=model, predictions=pred,
+                              predict_config=predict_config(args) if model else None,
+                              out=args.out, on_event=on_event)
+        print(report.table())
+        print(f"report written to {args.out}")
+        run.add_evaluation(report)
     if args.save_threshold:
         _save_threshold(model, report, truth)
     return 0
-
-
-def _record(args: argparse.Namespace, config, report, *, model, truth, pred) -> None:
-    from ..runs import numeric_metrics, record_run
-    from .runs import save_record
-
-    metrics = {**numeric_metrics(report.aggregates.get("pooled"), "pooled"),
-               **numeric_metrics(report.aggregates.get("mean"), "mean"),
-               "images": len(report.per_image)}
-    run_config = {"evaluate": config, "predict": predict_config(args) if model else None}
-    save_record(record_run, "evaluate", run_config, metrics=metrics, seconds=report.seconds,
-                inputs=[p for p in (truth, pred) if p], models=[("model", model)])
 
 
 def _save_threshold(model: str, report, truth: str) -> None:

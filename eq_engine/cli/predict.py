@@ -55,20 +55,15 @@ def predict_config(args: argparse.Namespace):
 
 def _predict(args: argparse.Namespace) -> int:
     from ..inference.batch import predict_batch
+    from .runs import cli_run
 
     config = predict_config(args)
-    with ProgressBar("images") as on_event:
-        result = predict_batch(args.model, args.inputs, args.out, config,
-                               scheduler=args.scheduler, workers=args.workers,
-                               processes=not args.threads, overwrite=args.overwrite,
-                               save_probability=not args.no_probability, on_event=on_event)
-    print(result.summary())
-    if result.outputs:
-        from ..runs import record_run
-        from .runs import save_record
-
-        metrics = {"predicted": len(result.outputs), "skipped": len(result.skipped),
-                   "failed": len(result.failed)}
-        save_record(record_run, "predict", config, metrics=metrics, seconds=result.seconds,
-                    inputs=args.inputs, models=[("model", args.model)])
+    with cli_run("predict", config, inputs=args.inputs, models=[("model", args.model)]) as run:
+        with ProgressBar("images") as on_event:
+            result = predict_batch(args.model, args.inputs, args.out, config,
+                                   scheduler=args.scheduler, workers=args.workers,
+                                   processes=not args.threads, overwrite=args.overwrite,
+                                   save_probability=not args.no_probability, on_event=on_event)
+        print(result.summary())
+        run.add_batch(result)
     return 0 if result.ok else 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -74,14 +75,28 @@ def _quantify(args: argparse.Namespace) -> int:
     from ..quantification.pipeline import quantify
     from .predict import predict_config
     from .progress import ProgressBar
+    from .runs import cli_run
 
     config = quant_config(args)
-    with ProgressBar("steps") as on_event:
-        result = quantify(args.source, args.images, config, out=args.out, grades=args.grades,
-                          fit=args.fit, grade_model=args.grade_model,
-                          predict_config=predict_config(args),
-                          allow_ungraded=args.allow_ungraded, grade_column=args.grade_column,
-                          subject_column=args.subject_column, on_event=on_event)
+    source_is_model = Path(args.source).is_file()
+    models = [("grade_model", args.grade_model)]
+    if source_is_model:
+        models.insert(0, ("segmentation", args.source))
+    inputs = [args.images, args.grades, None if source_is_model else args.source]
+    with cli_run("quantify", config, inputs=inputs, models=models) as run:
+        with ProgressBar("steps") as on_event:
+            result = quantify(args.source, args.images, config, out=args.out,
+                              grades=args.grades, fit=args.fit, grade_model=args.grade_model,
+                              predict_config=predict_config(args),
+                              allow_ungraded=args.allow_ungraded,
+                              grade_column=args.grade_column,
+                              subject_column=args.subject_column, on_event=on_event)
+        _print_summary(result)
+        _record(run, result, fit=args.fit)
+    return 0
+
+
+def _print_summary(result) -> None:
     excluded = len(result.glomeruli) - len(result.glomeruli.included())
     print(f"{len(result.glomeruli)} glomeruli ({excluded} excluded at the image border) "
           f"in {len(result.images)} images from {len(result.subjects)} subjects, "
@@ -90,23 +105,16 @@ def _quantify(args: argparse.Namespace) -> int:
         print(result.fit.cv.summary())
     for name, path in result.files.items():
         print(f"  {name:<15} {path}")
-    _record(args, config, result)
-    return 0
 
 
-def _record(args: argparse.Namespace, config, result) -> None:
-    from pathlib import Path
+def _record(run, result, *, fit) -> None:
+    from ..runs import numeric_metrics
 
-    from ..runs import numeric_metrics, record_run
-    from .runs import save_record
-
-    metrics = {"glomeruli": len(result.glomeruli), "included": len(result.glomeruli.included()),
-               "images": len(result.images), "subjects": len(result.subjects)}
+    run.metrics.update({"glomeruli": len(result.glomeruli),
+                        "included": len(result.glomeruli.included()),
+                        "images": len(result.images), "subjects": len(result.subjects)})
     if result.fit is not None and result.fit.cv is not None:
-        metrics.update(numeric_metrics(result.fit.cv.metrics, "cv"))
-    models = [("grade_model", args.grade_model), ("grade_model_out", args.fit)]
-    if Path(args.source).is_file():
-        models.insert(0, ("segmentation", args.source))
-    save_record(record_run, "quantify", config, metrics=metrics, seconds=result.seconds,
-                inputs=[args.images, args.grades, None if Path(args.source).is_file()
-                        else args.source], models=models)
+        run.metrics.update(numeric_metrics(result.fit.cv.metrics, "cv"))
+    run.timings["total_s"] = float(result.seconds)
+    if fit:
+        run.add_model(fit, "grade_model_out")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 
 
 def register(sub) -> None:
@@ -31,7 +33,8 @@ def _list(args) -> int:
         return 0
     for r in records:
         headline = ", ".join(f"{k}={v:.3f}" for k, v in r.metrics.items() if isinstance(v, float))[:70]
-        print(f"{r.id:40s} {r.created:26s} {headline}")
+        state = "" if r.status == "finished" else f"[{r.status}] "  # running: never finished
+        print(f"{r.id:40s} {r.created:26s} {state}{headline}")
     return 0
 
 
@@ -54,19 +57,17 @@ def _compare(args) -> int:
     return 0
 
 
-def save_record(save, *args, **kwargs) -> None:
-    """Call ``save`` (``record_run`` or ``record_training``) and print the record's path.
+@contextlib.contextmanager
+def cli_run(kind: str, config, **kwargs):
+    """:func:`eq_engine.runs.recorded_run` for a command; prints where the record went.
 
     A run record is a by-product: failing to write it warns and never fails the command.
     """
-    import sys
+    from ..runs import recorded_run
 
-    from ..errors import EngineError
-    from ..runs import runs_dir
-
-    try:
-        record = save(*args, **kwargs)
-    except (OSError, EngineError) as exc:
-        print(f"eq: warning: could not save the run record ({exc})", file=sys.stderr)
-        return
-    print(f"run record: {runs_dir(kwargs.get('runs_dir')) / (record.id + '.json')}")
+    with recorded_run(kind, config, **kwargs) as run:
+        yield run
+    if run.path is not None:
+        print(f"run record: {run.path}")
+    else:
+        print(f"eq: warning: could not save the run record ({run.save_error})", file=sys.stderr)

@@ -7,7 +7,7 @@ import logging
 
 from . import usage
 from .progress import ProgressBar, format_float
-from .runs import save_record
+from .runs import cli_run
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +95,17 @@ def _quiet_library_warnings() -> None:
 
 
 def _mito(args: argparse.Namespace) -> int:
-    from ..runs import record_training
     from ..training import train
 
     _quiet_library_warnings()
     config = _train_config(args, "mitochondria", args.epochs or 10)
-    with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
-        result = train(args.datasets, config, out=args.out, resume_from=args.resume,
-                       on_event=on_event)
-    _print_result("mitochondria model", result)
-    save_record(record_training, "train", config, result, inputs=args.datasets,
-                models=[("resumed_from", args.resume)])
+    with cli_run("train", config, inputs=args.datasets,
+                 models=[("resumed_from", args.resume)]) as run:
+        with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
+            result = train(args.datasets, config, out=args.out, resume_from=args.resume,
+                           on_event=on_event)
+        _print_result("mitochondria model", result)
+        run.add_training(result)
     return 0
 
 
@@ -121,8 +121,7 @@ def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
 
 def _glomeruli(args: argparse.Namespace) -> int:
     from ..config import TransferConfig
-    from ..models.transfer import transfer_train
-    from ..runs import record_training
+    from ..training.transfer import transfer_train
 
     _quiet_library_warnings()
     freeze, unfreeze = _stage_epochs(args)
@@ -131,16 +130,16 @@ def _glomeruli(args: argparse.Namespace) -> int:
                             unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                             compare_scratch=args.compare_scratch)
     phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
-    with ProgressBar("batch", epochs=phases, stages=True) as on_event:
-        result = transfer_train(args.datasets, config, out=args.out, on_event=on_event)
-    print(result.copy_report.summary())
-    _print_result("glomeruli model (transfer)", result.transfer)
-    if result.scratch is not None:
-        _print_result("glomeruli model (scratch)", result.scratch)
-        print("\ntransfer vs scratch (validation):")
-        print(result.table_text)
-    save_record(record_training, "transfer", config, result.transfer, inputs=args.datasets,
-                models=[("base", args.base)])
+    with cli_run("transfer", config, inputs=args.datasets, models=[("base", args.base)]) as run:
+        with ProgressBar("batch", epochs=phases, stages=True) as on_event:
+            result = transfer_train(args.datasets, config, out=args.out, on_event=on_event)
+        print(result.copy_report.summary())
+        _print_result("glomeruli model (transfer)", result.transfer)
+        if result.scratch is not None:
+            _print_result("glomeruli model (scratch)", result.scratch)
+            print("\ntransfer vs scratch (validation):")
+            print(result.table_text)
+        run.add_training(result.transfer)
     return 0
 
 

@@ -5,12 +5,7 @@ Public names load lazily (scipy and scikit-image load on first use): the sample 
 ``write_histology_dataset`` from :mod:`eq_engine.data.synthetic`.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = dict.fromkeys(("make_em_stack", "make_histology_field", "write_em_dataset",
-                         "write_histology_dataset"), "eq_engine.data.synthetic")
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

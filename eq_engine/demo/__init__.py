@@ -1,10 +1,6 @@
 """`eq demo`: the whole chain on generated (or real) data, ending in report.html."""
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {"run_demo": "chain", "DemoResult": "chain", "DemoConfig": "profiles",
-           "demo_config": "profiles"}
-
-__getattr__ = lazy_exports(__name__, _PUBLIC)[0]
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..config import EvalConfig, PredictConfig, QuantConfig, TrainConfig, TransferConfig
 from ..events import Finished, StageStarted, check_cancel, emit
-from ..runs import numeric_metrics, record_run, record_training
+from ..runs import numeric_metrics, recorded_run
 from .datasets import DemoData, demo_data
 from .profiles import DemoConfig
 
@@ -43,30 +43,64 @@ def _train_config(config: DemoConfig, **kw) -> TrainConfig:
 def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
              runs_dir: str | os.PathLike | None = None, on_event=None, cancel=None) -> DemoResult:
     """Run the chain into ``out`` and return what it made; ``out/report.html`` shows it all."""
-    from ..evaluation import evaluate
-    from ..io.models import load_model
-    from ..models.transfer import transfer_train
-    from ..quantification import quantify
-    from ..training import train
-
     out = Path(out)
+    with recorded_run("demo", config, runs_dir=runs_dir) as run:
+        result = _run_chain(out, config, runs_dir=runs_dir, on_event=on_event, cancel=cancel)
+        result.run_ids["demo"] = run.id
+        for path in (result.data.em, result.data.histology_train):
+            run.add_input(path)
+        run.add_model(result.mito.model_path, "mito")
+        run.add_model(result.transfer.transfer.model_path, "glomeruli")
+        run.metrics.update(numeric_metrics(result.evaluation.aggregates["pooled"], "pooled"))
+        run.timings["total_s"], run.device = result.timings["total"], result.device
+    emit(on_event, Finished("demo", message=f"report: {result.report}"))
+    return result
+
+
+def _run_chain(out: Path, config: DemoConfig, *, runs_dir, on_event, cancel) -> DemoResult:
+    from ..models.loading import load_model
+
     models = out / "models"
     timings: dict[str, float] = {}
     ids: dict[str, str] = {}
     t0 = time.perf_counter()
-
     emit(on_event, StageStarted("demo", "preparing data"))
     data = demo_data(out / "data", config)
     timings["data"] = time.perf_counter() - t0
+    step = dict(data=data, config=config, runs_dir=runs_dir, ids=ids, timings=timings,
+                on_event=on_event, cancel=cancel)
+    mito = _pretrain(models / "mito.eqm", **step)
+    transfer = _transfer(mito, models / "glomeruli.eqm", **step)
+    model = transfer.transfer.model_path
+    loaded = load_model(model, device=config.device)  # once, for predict, evaluate and quantify
+    figures = _predict_step(loaded, model, out / "figures", mito.device, **step)
+    evaluation = _evaluate_step(loaded, model, out / "evaluation", mito.device, **step)
+    fit, quant = _quantify_step(loaded, model, out, models / "grades.json", **step)
+    timings["total"] = time.perf_counter() - t0
+    result = DemoResult(out, out / "report.html", data, mito, transfer, evaluation, quant, fit,
+                        figures, timings, ids, mito.device)
+    from .report import write_report
+
+    write_report(result, config)
+    return result
+
+
+def _pretrain(path: Path, *, data, config, runs_dir, ids, timings, on_event, cancel):
+    from ..training import train
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "1/5 pretraining on EM mitochondria"))
     mito_cfg = _train_config(config, task="mitochondria", epochs=config.mito_epochs,
                              valid_pattern=r"^validation_" if config.data else None)
-    mito = train(data.em, mito_cfg, out=models / "mito.eqm", on_event=on_event, cancel=cancel)
-    timings["mito"] = mito.seconds
-    ids["mito"] = record_training("train", mito_cfg, mito, inputs=[data.em],
-                                  runs_dir=runs_dir).id
+    with recorded_run("train", mito_cfg, inputs=[data.em], runs_dir=runs_dir) as run:
+        mito = train(data.em, mito_cfg, out=path, on_event=on_event, cancel=cancel)
+        run.add_training(mito)
+    timings["mito"], ids["mito"] = mito.seconds, run.id
+    return mito
+
+
+def _transfer(mito, path: Path, *, data, config, runs_dir, ids, timings, on_event, cancel):
+    from ..training.transfer import transfer_train
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "2/5 transfer to glomeruli, against scratch"))
@@ -75,71 +109,71 @@ def run_demo(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
     tcfg = TransferConfig(base_model=str(mito.model_path), train=glom_cfg,
                           freeze_epochs=config.freeze_epochs,
                           unfreeze_epochs=config.unfreeze_epochs, compare_scratch=True)
-    transfer = transfer_train(data.histology_train, tcfg, out=models / "glomeruli.eqm",
-                              on_event=on_event, cancel=cancel)
+    with recorded_run("transfer", tcfg, inputs=[data.histology_train],
+                      models=[("base", mito.model_path)], runs_dir=runs_dir) as run:
+        transfer = transfer_train(data.histology_train, tcfg, out=path, on_event=on_event,
+                                  cancel=cancel)
+        run.add_training(transfer.transfer)
+    ids["transfer"] = run.id
     timings["transfer"] = transfer.transfer.seconds
     timings["scratch"] = transfer.scratch.seconds if transfer.scratch else 0.0
-    ids["transfer"] = record_training("transfer", tcfg, transfer.transfer,
-                                      inputs=[data.histology_train],
-                                      models=[("base", mito.model_path)], runs_dir=runs_dir).id
-    if transfer.scratch is not None:
-        ids["scratch"] = record_training("train", glom_cfg, transfer.scratch,
-                                         inputs=[data.histology_train], runs_dir=runs_dir).id
-    model = transfer.transfer.model_path
-    loaded = load_model(model, device=config.device)  # once, for predict, evaluate and quantify
+    if transfer.scratch is not None:  # the baseline ran inside the transfer; its own record
+        with recorded_run("train", glom_cfg, inputs=[data.histology_train],
+                          runs_dir=runs_dir) as scratch:
+            scratch.add_training(transfer.scratch)
+        ids["scratch"] = scratch.id
+    return transfer
 
+
+def _predict_step(loaded, model, folder: Path, device: str, *, data, config, runs_dir, ids, timings,
+                  on_event, cancel) -> list[Path]:
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "3/5 predicting held-out fields"))
-    t = time.perf_counter()
-    figures = _predict_figures(loaded, data, out / "figures", on_event=on_event, cancel=cancel)
-    timings["predict"] = time.perf_counter() - t
-    ids["predict"] = record_run("predict", PredictConfig(), metrics={"images": len(figures)},
-                                seconds=timings["predict"], runs_dir=runs_dir,
-                                models=[("model", model)], inputs=[data.histology_test],
-                                device=mito.device).id
+    with recorded_run("predict", PredictConfig(), inputs=[data.histology_test],
+                      models=[("model", model)], runs_dir=runs_dir) as run:
+        figures = _predict_figures(loaded, data, folder, on_event=on_event, cancel=cancel)
+        run.metrics["images"], run.device = len(figures), device
+    timings["predict"], ids["predict"] = run.timings["total_s"], run.id
+    return figures
+
+
+def _evaluate_step(loaded, model, folder: Path, device: str, *, data, config, runs_dir, ids, timings,
+                   on_event, cancel):
+    from ..evaluation import evaluate
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "4/5 evaluating"))
-    t = time.perf_counter()
-    evaluation = evaluate(data.histology_test, EvalConfig(), model=loaded, out=out / "evaluation",
-                          on_event=on_event, cancel=cancel)
-    timings["evaluate"] = time.perf_counter() - t
-    pooled = numeric_metrics(evaluation.aggregates["pooled"], "pooled")
-    ids["evaluate"] = record_run("evaluate", EvalConfig(), metrics=pooled,
-                                 seconds=timings["evaluate"], runs_dir=runs_dir,
-                                 models=[("model", model)], inputs=[data.histology_test],
-                                 device=mito.device).id
+    with recorded_run("evaluate", EvalConfig(), inputs=[data.histology_test],
+                      models=[("model", model)], runs_dir=runs_dir) as run:
+        t = time.perf_counter()
+        evaluation = evaluate(data.histology_test, EvalConfig(), model=loaded, out=folder,
+                              on_event=on_event, cancel=cancel)
+        run.metrics.update(numeric_metrics(evaluation.aggregates["pooled"], "pooled"))
+        run.timings["total_s"], run.device = time.perf_counter() - t, device
+    timings["evaluate"], ids["evaluate"] = run.timings["total_s"], run.id
+    return evaluation
+
+
+def _quantify_step(loaded, model, out: Path, grade_model: Path, *, data, config, runs_dir,
+                   ids, timings, on_event, cancel):
+    from ..quantification import quantify
 
     check_cancel(cancel)
     emit(on_event, StageStarted("demo", "5/5 quantifying endotheliosis"))
-    t = time.perf_counter()
     qcfg = QuantConfig(group_pattern=data.group_pattern, seed=config.seed)
-    grade_model = models / "grades.json"
-    fit = quantify(data.train_labels, data.histology_train, qcfg, out=out / "quantify_train",
-                   grades=data.train_grades, fit=grade_model, on_event=on_event, cancel=cancel)
-    quant = quantify(loaded, data.histology_test, qcfg, out=out / "quantify",
-                     grades=data.test_grades, grade_model=grade_model, on_event=on_event,
-                     cancel=cancel)
-    timings["quantify"] = time.perf_counter() - t
-    cv = fit.fit.cv.to_dict() if fit.fit and fit.fit.cv else {}
-    ids["quantify"] = record_run("quantify", qcfg,
-                                 metrics=numeric_metrics(cv.get("metrics", {}), "cv"),
-                                 seconds=timings["quantify"], runs_dir=runs_dir,
-                                 models=[("segmentation", model), ("grades", grade_model)],
-                                 inputs=[data.histology_test]).id
-    timings["total"] = time.perf_counter() - t0
-
-    result = DemoResult(out, out / "report.html", data, mito, transfer, evaluation, quant, fit,
-                        figures, timings, ids, mito.device)
-    from .report import write_report
-
-    write_report(result, config)
-    ids["demo"] = record_run("demo", config, metrics=pooled, seconds=timings["total"],
-                             runs_dir=runs_dir,
-                             models=[("mito", mito.model_path), ("glomeruli", model)],
-                             inputs=[data.em, data.histology_train], device=mito.device).id
-    emit(on_event, Finished("demo", message=f"report: {result.report}"))
-    return result
+    with recorded_run("quantify", qcfg, inputs=[data.histology_test],
+                      models=[("segmentation", model)], runs_dir=runs_dir) as run:
+        fit = quantify(data.train_labels, data.histology_train, qcfg,
+                       out=out / "quantify_train", grades=data.train_grades, fit=grade_model,
+                       on_event=on_event, cancel=cancel)
+        quant = quantify(loaded, data.histology_test, qcfg, out=out / "quantify",
+                         grades=data.test_grades, grade_model=grade_model, on_event=on_event,
+                         cancel=cancel)
+        cv = fit.fit.cv.to_dict() if fit.fit and fit.fit.cv else {}
+        run.metrics.update(numeric_metrics(cv.get("metrics", {}), "cv"))
+        run.add_model(grade_model, "grades")
+    timings["quantify"], ids["quantify"] = run.timings["total_s"], run.id
+    return fit, quant
 
 
 def _predict_figures(model, data: DemoData, folder: Path, *, on_event, cancel) -> list[Path]:

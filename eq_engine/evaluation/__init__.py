@@ -5,22 +5,7 @@ Public names load lazily: ``evaluate``, ``evaluate_arrays``, ``EvalReport``, ``t
 from :mod:`eq_engine.evaluation.metrics`.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {
-    "evaluate": "eq_engine.evaluation.scoring",
-    "evaluate_arrays": "eq_engine.evaluation.arrays",
-    "EvalReport": "eq_engine.evaluation.report",
-    "threshold_sweep": "eq_engine.evaluation.sweep",
-    "save_threshold": "eq_engine.evaluation.sweep",
-    **dict.fromkeys(
-        ("Confusion", "ObjectMatch", "confusion", "dice", "iou", "precision", "recall",
-         "specificity", "accuracy", "dice_from_counts", "iou_from_counts",
-         "precision_from_counts", "recall_from_counts", "match_objects"),
-        "eq_engine.evaluation.metrics"),
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

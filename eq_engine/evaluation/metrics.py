@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from eq_engine.errors import ConfigError, DataError
+from eq_engine.inference.postprocessing import binarize  # thresholding belongs to inference
 
 __all__ = [
     "Confusion",
@@ -76,22 +77,6 @@ class Confusion:
     @property
     def total(self) -> int:
         return self.tp + self.fp + self.fn + self.tn
-
-
-def binarize(pred: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
-    """Foreground of ``pred`` as bool: ``>= threshold`` for floats, ``!= 0`` otherwise."""
-    arr = np.asarray(pred)
-    if arr.dtype == bool:
-        return arr
-    if np.issubdtype(arr.dtype, np.floating):
-        if np.isnan(arr).any():
-            raise DataError("prediction contains NaN; fix the model output or replace NaN "
-                            "before computing metrics")
-        return arr >= threshold
-    if np.issubdtype(arr.dtype, np.integer):
-        return arr != 0
-    raise DataError(f"cannot use an array of dtype {arr.dtype} as a mask; "
-                    "pass bool, integer labels or a float probability map")
 
 
 def _check_shapes(pred: np.ndarray, truth: np.ndarray) -> None:

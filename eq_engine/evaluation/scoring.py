@@ -265,7 +265,7 @@ def evaluate(data, config: EvalConfig = EvalConfig(), *, model=None,
     _check_shapes(items)
     loaded, pcfg = None, predict_config or PredictConfig()
     if model is not None:
-        from ..inference.prediction import load_for_prediction
+        from ..inference.predictor import load_for_prediction
 
         loaded = load_for_prediction(model, pcfg)
     tally = _Tally()

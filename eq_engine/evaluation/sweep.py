@@ -71,12 +71,13 @@ def save_threshold(model_path: str | os.PathLike, threshold: float, *,
     ``source`` (e.g. the dataset and the sweep table) is kept under
     ``metadata["threshold_source"]`` so the choice can be traced.
     """
+    from ..io.model_info import ModelInfo
     from ..io.models import load_weights, save_model
 
     if not 0 < threshold < 1:
         raise ConfigError(f"threshold={threshold!r}: must be strictly between 0 and 1")
     state, meta = load_weights(model_path)
-    meta = {**meta, "threshold": float(threshold)}
-    if source is not None:
-        meta["threshold_source"] = source
-    return save_model(model_path, state, meta)
+    info = ModelInfo.from_metadata(meta)
+    extra = info.extra if source is None else {**info.extra, "threshold_source": source}
+    info = info.replace(threshold=float(threshold), extra=extra)
+    return save_model(model_path, state, info.to_metadata())

@@ -97,7 +97,7 @@ def output_paths(image: str | os.PathLike, out: str | os.PathLike, *,
 
 
 def _cached_model(model: str, config: PredictConfig):
-    from .prediction import load_for_prediction
+    from .predictor import load_for_prediction
 
     key = (model, os.stat(model).st_mtime_ns, config.device, config.mixed_precision)
     with _CACHE_LOCK:
@@ -112,15 +112,16 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
 
     2D images too large for memory are streamed (see ``stream_model.should_stream``)."""
     from ..io.images import read_image, write_image, write_mask
-    from .prediction import _model_tile, model_scale, predict
+    from .prediction import predict
+    from .predictor import load_for_prediction, model_tile
     from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)
-    loaded = _cached_model(model, cfg) if isinstance(model, str) else model
+    loaded = load_for_prediction(_cached_model(model, cfg) if isinstance(model, str) else model,
+                                 cfg)
     paths = output_paths(image, out, save_probability=save_probability)
-    meta = loaded.metadata
-    if should_stream(image, cfg, tile=_model_tile(meta, cfg, loaded.module is not None),
-                     scale=model_scale(meta)):
+    if should_stream(image, cfg, tile=model_tile(loaded.info, cfg, loaded.module is not None),
+                     scale=loaded.info.scale):
         return predict_to_files(loaded, image, paths, cfg)
     result = predict(loaded, read_image(image), cfg)
     if "probability" in paths:

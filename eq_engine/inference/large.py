@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..events import CancelToken, EventCallback
 from .tiling import (
+    DEFAULT_TILE,
     Predictor,
     accumulate_tiles,
     as_plane_stack,
@@ -151,7 +152,7 @@ class _ResizingSink:
 def _encode(rows: np.ndarray, *, output: str, threshold: float) -> np.ndarray:
     if output == "probability":
         return rows.astype(np.float32)
-    from ..evaluation.metrics import binarize
+    from .postprocessing import binarize
 
     return binarize(rows.astype(np.float32), threshold=threshold).astype(np.uint8) * 255
 
@@ -192,7 +193,7 @@ def _stream(source: BandReader, predictor: Predictor, sink, *, tile_hw, overlap,
     return len(ys) * len(corners)
 
 
-def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=512,
+def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=DEFAULT_TILE,
                   overlap: float = 0.25, blend: str = "gaussian", batch_size: int = 8,
                   preprocess: Preprocess | None = None, output: str = "probability",
                   threshold: float = 0.5, out_shape: tuple[int, int] | None = None,

@@ -7,6 +7,22 @@ import numpy as np
 from ..errors import ConfigError, DataError
 
 
+def binarize(pred: np.ndarray, *, threshold: float = 0.5) -> np.ndarray:
+    """Foreground of ``pred`` as bool: ``>= threshold`` for floats, ``!= 0`` otherwise."""
+    arr = np.asarray(pred)
+    if arr.dtype == bool:
+        return arr
+    if np.issubdtype(arr.dtype, np.floating):
+        if np.isnan(arr).any():
+            raise DataError("prediction contains NaN; fix the model output or replace NaN "
+                            "before computing metrics")
+        return arr >= threshold
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr != 0
+    raise DataError(f"cannot use an array of dtype {arr.dtype} as a mask; "
+                    "pass bool, integer labels or a float probability map")
+
+
 def _check(probability: np.ndarray, threshold: float, min_size: int) -> None:
     if probability.ndim not in (2, 3):
         raise DataError(
@@ -44,7 +60,6 @@ def postprocess(probability: np.ndarray, *, threshold: float = 0.5, min_size: in
     """
     from skimage.measure import label
 
-    from ..evaluation.metrics import binarize
 
     probability = np.asarray(probability)
     _check(probability, threshold, min_size)

@@ -10,9 +10,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..config import PredictConfig
-from ..errors import ConfigError, DataError, ModelError
+from ..errors import ModelError
 from ..events import CancelToken, EventCallback, check_cancel
+from ..io.model_info import ModelInfo
 from .postprocessing import postprocess
+from .predictor import (
+    check_image_channels,
+    flip_tta,
+    load_for_prediction,
+    model_threshold,
+    model_tile,
+)
 from .tiling import (
     Predictor,
     blend_weights,
@@ -24,7 +32,6 @@ from .tiling import (
 )
 
 log = logging.getLogger(__name__)
-UNET_MULTIPLE = 32  # a U-Net halves its input five times
 
 
 @dataclass(frozen=True)
@@ -45,68 +52,6 @@ class Prediction:
     seconds: float = 0.0
 
 
-def load_for_prediction(model, config: PredictConfig):
-    """A :class:`~eq_engine.io.models.LoadedModel` from a model file path or a loaded model.
-
-    A loaded model (or any object with ``metadata`` and ``predictor``) is used as it is.
-    """
-    if isinstance(model, (str, os.PathLike)):
-        from ..io.models import load_model
-
-        loaded = load_model(model, device=config.device)
-    elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):
-        loaded = model
-    else:
-        raise ModelError(f"model={model!r}: pass an EQ model file path or a LoadedModel "
-                         "from eq_engine.io.models.load_model")
-    device = getattr(loaded, "device", "cpu")
-    if not config.mixed_precision and str(device).startswith("cuda") and loaded.module is not None:
-        from ..io.models import LoadedModel, make_predictor
-
-        loaded = LoadedModel(loaded.module, loaded.metadata,
-                             make_predictor(loaded.module, device=device, mixed_precision=False),
-                             device=device)
-    return loaded
-
-
-def flip_tta(predictor: Predictor) -> Predictor:
-    """Test-time augmentation: the mean over the four horizontal/vertical flips of each batch."""
-
-    def averaged(batch: np.ndarray) -> np.ndarray:
-        total = np.zeros((batch.shape[0], *batch.shape[2:]), dtype=np.float64)
-        for axes in ((), (-1,), (-2,), (-2, -1)):
-            flipped = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
-            out = np.asarray(predictor(flipped))
-            out = out[:, 0] if out.ndim == 4 else out
-            total += np.flip(out, axes) if axes else out
-        return (total / 4).astype(np.float32)
-
-    return averaged
-
-
-def _model_tile(meta: dict, config: PredictConfig, has_module: bool) -> int:
-    tile = config.tile or int(meta.get("tile_size") or 0)
-    if tile <= 0:
-        raise ModelError("the model file has no tile_size; set PredictConfig(tile=256) or similar")
-    if has_module and tile % UNET_MULTIPLE:
-        raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
-                          f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
-    return tile
-
-
-def model_scale(meta: dict) -> float:
-    """The resize factor a model's metadata says its input gets (1 when absent)."""
-    scale = float(meta.get("scale", 1.0) or 1.0)
-    if not np.isfinite(scale) or scale <= 0:
-        raise ModelError(f"the model's scale={meta.get('scale')!r} must be a positive number")
-    return scale
-
-
-def _threshold(meta: dict, config: PredictConfig) -> float:
-    threshold = config.threshold if config.threshold is not None else meta.get("threshold", 0.5)
-    return float(0.5 if threshold is None else threshold)
-
-
 def _slices(image: np.ndarray) -> tuple[list[np.ndarray], bool]:
     """2D slices of ``image`` (gray or RGB) and whether it was a stack."""
     axes = infer_axes(image)
@@ -124,14 +69,14 @@ def _to_full_resolution(probability: np.ndarray, shape: tuple[int, int]) -> np.n
     return np.clip(resize_image(probability, shape, antialias=False), 0, 1)
 
 
-def _predict_slice(image2d: np.ndarray, predictor: Predictor, meta: dict, *, tile: int,
+def _predict_slice(image2d: np.ndarray, predictor: Predictor, info: ModelInfo, *, tile: int,
                    config: PredictConfig, tick) -> np.ndarray:
     from ..data.normalize import prepare_input
 
-    x = prepare_input(image2d, norm=meta["normalization"], scale=model_scale(meta))
-    if x.shape[0] != int(meta["in_channels"]):
+    x = prepare_input(image2d, norm=dict(info.normalization), scale=info.scale)
+    if x.shape[0] != info.in_channels:
         raise ModelError(f"normalisation gave {x.shape[0]} channels but the model takes "
-                         f"{meta['in_channels']}; the model file's metadata is inconsistent")
+                         f"{info.in_channels}; the model file's metadata is inconsistent")
     prob = predict_plane(x, predictor, tile_hw=(tile, tile), overlap=config.overlap,
                          weights=blend_weights(tile, blend=config.blend),
                          batch_size=config.batch_size, tick=tick)
@@ -164,36 +109,26 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
         image = read_image(image)
     image = np.asarray(image)
     loaded = load_for_prediction(model, config)
-    meta = loaded.metadata
-    tile = _model_tile(meta, config, loaded.module is not None)
+    info = loaded.info
+    tile = model_tile(info, config, loaded.module is not None)
     check_tiling(tile, config.overlap, config.blend, config.batch_size)
     slices, is_stack = _slices(image)
-    _check_channels(slices[0])
+    check_image_channels(slices[0])
     predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
-    scale = model_scale(meta)
+    scale = info.scale
     from ..data.normalize import scaled_shape
 
     total = len(slices) * count_tiles(scaled_shape(slices[0].shape, scale), (tile, tile),
                                       config.overlap)
     tick = progress_ticker(total, on_event, cancel)
     check_cancel(cancel)
-    probs = [_predict_slice(s, predictor, meta, tile=tile, config=config, tick=tick)
+    probs = [_predict_slice(s, predictor, info, tile=tile, config=config, tick=tick)
              for s in slices]
     probability = np.stack(probs) if is_stack else probs[0]
-    threshold = _threshold(meta, config)
+    threshold = model_threshold(info, config)
     mask, labels = postprocess(probability, threshold=threshold, min_size=config.min_size,
                                fill_holes=config.fill_holes)
     seconds = time.perf_counter() - start
     log.info("predicted %s in %.2f s (%d tiles of %d px)", image.shape, seconds, total, tile)
-    return Prediction(probability, mask, labels, threshold, meta, tile,
-                      str(getattr(loaded, "device", "cpu")), seconds)
-
-
-def _check_channels(image2d: np.ndarray) -> None:
-    from ..data.normalize import image_channels
-
-    try:
-        image_channels(image2d)
-    except DataError as exc:
-        raise DataError(f"{exc}. EQ models take grayscale (Y, X) or RGB (Y, X, 3) images; "
-                        "a stack is (Z, Y, X[, 3])") from exc
+    return Prediction(probability, mask, labels, threshold, loaded.metadata, tile,
+                      str(loaded.device), seconds)

@@ -27,13 +27,12 @@ from ..config import PredictConfig
 from ..errors import DataError, ModelError
 from ..events import CancelToken, EventCallback, check_cancel
 from .large import BandReader, LargePrediction, predict_large
-from .prediction import (
-    _check_channels,
-    _model_tile,
-    _threshold,
+from .predictor import (
+    check_image_channels,
     flip_tta,
     load_for_prediction,
-    model_scale,
+    model_threshold,
+    model_tile,
 )
 
 log = logging.getLogger(__name__)
@@ -120,15 +119,15 @@ def predict_file_streaming(model, path: str | os.PathLike, out: str | os.PathLik
     ``overwrite=False``. Emits ``Progress`` per batch; honours ``cancel``.
     """
     loaded = load_for_prediction(model, config)
-    meta = loaded.metadata
-    tile = _model_tile(meta, config, loaded.module is not None)
-    scale, norm = model_scale(meta), meta["normalization"]
-    if int(norm["channels"]) != int(meta["in_channels"]):
+    info = loaded.info
+    tile = model_tile(info, config, loaded.module is not None)
+    scale, norm = info.scale, dict(info.normalization)
+    if int(norm["channels"]) != info.in_channels:
         raise ModelError(f"the model's normalisation has {norm['channels']} channels but the "
-                         f"model takes {meta['in_channels']}; its metadata is inconsistent")
+                         f"model takes {info.in_channels}; its metadata is inconsistent")
     source = _lazy_source(Path(path))
     reader = BandReader(source)
-    _check_channels(np.zeros((1, 1, *reader.shape[2:]), np.uint8))
+    check_image_channels(np.zeros((1, 1, *reader.shape[2:]), np.uint8))
     full_shape = reader.shape[:2]
     if scale != 1:
         source = ScaledImage(reader, scale)
@@ -144,7 +143,7 @@ def predict_file_streaming(model, path: str | os.PathLike, out: str | os.PathLik
     predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
     return predict_large(
         source, predictor, out, tile=tile, overlap=config.overlap, blend=config.blend,
-        batch_size=config.batch_size, output=output, threshold=_threshold(meta, config),
+        batch_size=config.batch_size, output=output, threshold=model_threshold(info, config),
         preprocess=lambda band: normalize_with_percentiles(band, percentiles, norm),
         out_shape=full_shape, overwrite=overwrite, on_event=on_event, cancel=cancel)
 
@@ -215,7 +214,7 @@ def predict_to_files(model, path: str | os.PathLike, paths: dict[str, Path],
     try:
         predict_file_streaming(loaded, path, prob, config, on_event=on_event, cancel=cancel)
         postprocess_file(prob, mask_out=paths["mask"], labels_out=paths["labels"],
-                         threshold=_threshold(loaded.metadata, config),
+                         threshold=model_threshold(loaded.info, config),
                          min_size=config.min_size, fill_holes=config.fill_holes,
                          on_event=on_event, cancel=cancel)
     finally:

@@ -108,7 +108,7 @@ def _holes(reader: BandReader, bands, threshold: float, tick) -> tuple[_Graph, n
 
 
 def _binary(reader: BandReader, y0: int, y1: int, threshold: float) -> np.ndarray:
-    from ..evaluation.metrics import binarize
+    from .postprocessing import binarize
 
     return binarize(reader.band(y0, y1), threshold=threshold)
 

@@ -21,6 +21,7 @@ BLENDS = ("gaussian", "constant")
 AXES = ("YX", "YXC", "ZYX", "ZYXC")
 GAUSSIAN_SIGMA = 1 / 8  # of the tile size, as nnU-Net
 MIN_WEIGHT = 1e-3  # Gaussian tails never reach 0, so every pixel has positive weight
+DEFAULT_TILE = 256  # px; the default wherever neither the caller nor the model gives a tile
 
 
 def tile_size_2d(tile: int | Sequence[int]) -> tuple[int, int]:
@@ -29,7 +30,7 @@ def tile_size_2d(tile: int | Sequence[int]) -> tuple[int, int]:
     if len(sizes) != 2 or not all(
         isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s > 0 for s in sizes
     ):
-        raise ConfigError(f"tile={tile!r}: must be a positive integer (pixels), e.g. tile=256")
+        raise ConfigError(f"tile={tile!r}: must be a positive integer (pixels), e.g. tile={DEFAULT_TILE}")
     return int(sizes[0]), int(sizes[1])
 
 
@@ -210,7 +211,7 @@ def count_tiles(shape_yx: Sequence[int], tile_hw: tuple[int, int], overlap: floa
     return len(tile_grid(padded, tile=tile_hw, overlap=overlap))
 
 
-def predict_tiled(image: np.ndarray, predictor: Predictor, *, tile=256, overlap: float = 0.25,
+def predict_tiled(image: np.ndarray, predictor: Predictor, *, tile=DEFAULT_TILE, overlap: float = 0.25,
                   blend: str = "gaussian", batch_size: int = 8, axes: str | None = None,
                   in_channels: int | None = None, on_event: EventCallback | None = None,
                   cancel: CancelToken | None = None) -> np.ndarray:

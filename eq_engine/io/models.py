@@ -5,7 +5,8 @@ holds one key, ``"eq"``, with the model's JSON metadata (see :data:`REQUIRED_KEY
 safetensors reader can open the weights; :func:`read_metadata` reads only the header, so listing
 models needs neither torch nor the weights.
 
-Loading never unpickles. A file that is not safetensors (a ``torch.save`` ``.pth`` zip, a raw
+This module is the file format only: it never builds a torch module (that is
+:mod:`eq_engine.models.loading`, one layer up). Loading never unpickles. A file that is not safetensors (a ``torch.save`` ``.pth`` zip, a raw
 pickle, anything else) is refused with :class:`~eq_engine.errors.ModelError` before a single
 byte of it is interpreted as Python objects. :func:`read_state_dict` is the one exception the
 format needs: a *local* torchvision weights file (``.pth``) for a pretrained encoder, read with
@@ -18,34 +19,21 @@ import json
 import logging
 import os
 import struct
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ModelError
 from ..jsonsafe import jsonable
 from .atomic import atomic_path
+from .model_info import MODEL_KEYS, ModelInfo
 
 log = logging.getLogger(__name__)
 
 FORMAT = "eq-model"
 FORMAT_VERSION = 1
 SUFFIXES = (".eqm", ".safetensors")
-REQUIRED_KEYS = ("format", "format_version", "task", "arch", "in_channels", "n_classes",
-                 "normalization", "tile_size", "scale", "threshold")
+REQUIRED_KEYS = ("format", "format_version", *MODEL_KEYS)
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit on the JSON header
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to predict: ``predictor(batch)`` maps a normalised float32 batch (B,C,h,w)
-    to float32 foreground probabilities (B,h,w). ``module`` is the torch module (eval mode)."""
-
-    module: Any
-    metadata: dict
-    predictor: Callable
-    device: str = "cpu"
 
 
 # -- header ------------------------------------------------------------------------------------
@@ -108,6 +96,11 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return meta
 
 
+def read_model_info(path: str | os.PathLike) -> ModelInfo:
+    """The :class:`~eq_engine.io.model_info.ModelInfo` of an EQ model file (header only)."""
+    return ModelInfo.from_metadata(read_metadata(path))
+
+
 def _check_metadata(meta: Any, path: Path | str) -> None:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelError(f"{path} is not an EQ model file (metadata format is not {FORMAT!r})")
@@ -118,6 +111,10 @@ def _check_metadata(meta: Any, path: Path | str) -> None:
     missing = [k for k in REQUIRED_KEYS if k not in meta]
     if missing:
         raise ModelError(f"{path}: EQ metadata lacks {missing}; the file is incomplete")
+    try:
+        ModelInfo.from_metadata(meta)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from exc
 
 
 # -- save --------------------------------------------------------------------------------------
@@ -189,47 +186,3 @@ def load_weights(path: str | os.PathLike) -> tuple[dict, dict]:
     """``(state_dict, metadata)`` of an EQ model file, on the CPU."""
     meta = read_metadata(path)
     return read_state_dict(path), meta
-
-
-def load_model(path: str | os.PathLike, *, device: str = "auto") -> LoadedModel:
-    """Load an EQ model file into a U-Net on ``device`` and wrap it as a predictor.
-
-    The architecture is rebuilt from the metadata (never from the file name) and the weights
-    must match it exactly; on CUDA the predictor runs under autocast (float16).
-    """
-    import torch
-
-    from ..device import pick_device
-    from ..models.unet import build_unet
-
-    state, meta = load_weights(path)
-    model = build_unet(meta["arch"], in_channels=int(meta["in_channels"]),
-                       n_classes=int(meta["n_classes"]))
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ModelError(f"{path}: weights do not match a {meta['arch']} U-Net with "
-                         f"{meta['in_channels']} input channels ({exc})") from exc
-    info = pick_device(device)
-    model = model.to(torch.device(info.name)).eval()
-    return LoadedModel(model, meta, make_predictor(model, device=info.name,
-                                                   mixed_precision=info.kind == "cuda"),
-                       device=info.name)
-
-
-def make_predictor(model: Any, *, device: str = "cpu", mixed_precision: bool = False) -> Callable:
-    """Wrap a 2-class segmentation module as ``predictor(batch (B,C,h,w)) -> probs (B,h,w)``."""
-    import contextlib
-
-    import numpy as np
-    import torch
-
-    def predictor(batch):
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
-        amp = torch.autocast("cuda") if mixed_precision else contextlib.nullcontext()
-        with torch.inference_mode(), amp:
-            logits = model(x)
-        logits = logits.as_subclass(torch.Tensor).float()
-        return torch.softmax(logits, dim=1)[:, 1].cpu().numpy().astype(np.float32, copy=False)
-
-    return predictor

@@ -1,20 +1,10 @@
-"""Models: the U-Net builder and encoder transfer learning.
+"""Models: the U-Net builder, encoder access and loading a runnable model from a model file.
 
-``build_unet``, ``encoder`` and ``transfer_train`` load lazily, so importing this package does
-not import torch or fastai.
+``build_unet``, ``encoder`` and ``load_model`` load lazily, so importing this package does not
+import torch or fastai. Encoder transfer training lives in :mod:`eq_engine.training.transfer`.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {
-    "build_unet": "eq_engine.models.unet",
-    "encoder": "eq_engine.models.unet",
-    "ARCHS": "eq_engine.models.unet",
-    "copy_encoder": "eq_engine.models.transfer",
-    "transfer_train": "eq_engine.models.transfer",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

@@ -8,7 +8,7 @@ Decisions (recorded in every model file's metadata):
 - **Channels.** A model has ``in_channels`` 1 (grayscale EM) or 3 (RGB histology). For 1-channel
   models built from 3-channel ImageNet weights the first convolution's kernels are summed over
   RGB (fastai's rule). Moving an encoder between 1 and 3 channels is handled in
-  :mod:`eq_engine.models.transfer`.
+  :mod:`eq_engine.training.transfer`.
 - **Classes.** Two output classes, background and foreground (softmax over dim 1).
 - **Size.** The network is built for any input that is a multiple of 32 pixels; its weights do
   not depend on the crop size, so it is traced at 64 px to build quickly.

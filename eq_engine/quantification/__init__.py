@@ -8,32 +8,7 @@ Names resolve lazily (scikit-image and scipy load on first use)::
     result = quantify("masks/", "images/", out="quant/", grades="scores.csv")
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {
-    "measure_glomeruli": "features",
-    "image_thresholds": "features",
-    "instance_labels": "features",
-    "tuft_mask": "features",
-    "FEATURES": "features",
-    "QuantTable": "tables",
-    "aggregate": "tables",
-    "ScoreSheet": "scoresheet",
-    "read_score_sheet": "scoresheet",
-    "GradeModel": "ordinal",
-    "GradeFit": "grading",
-    "CVReport": "grading",
-    "fit_grade_model": "grading",
-    "grade": "grading",
-    "cross_validate": "grading",
-    "grouped_folds": "grading",
-    "save_grade_model": "grade_model_io",
-    "load_grade_model": "grade_model_io",
-    "quantify": "pipeline",
-    "QuantResult": "pipeline",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

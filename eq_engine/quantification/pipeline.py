@@ -94,7 +94,7 @@ def model_segmenter(model: str | os.PathLike, config: PredictConfig) -> Callable
     """A function (stem, image) -> labels predicting with a segmentation model (file path or
     loaded model); the model is loaded once."""
     from ..inference import predict
-    from ..inference.prediction import load_for_prediction
+    from ..inference.predictor import load_for_prediction
 
     loaded = load_for_prediction(model, config)
 
@@ -149,7 +149,7 @@ def quantify(
     """Segment or read masks, measure glomeruli, optionally fit/apply a grade model, write.
 
     ``source``: a masks/labels folder, a segmentation model file, or a loaded model
-    (:func:`eq_engine.io.models.load_model`).
+    (:func:`eq_engine.models.loading.load_model`).
     ``grades``: a score sheet (per glomerulus or per image) used as truth and, with ``fit``
     (the path to write the grade model to), to fit one; ``grade_model``: a fitted model file
     or :class:`GradeModel` to apply. ``fit`` and ``grade_model`` are exclusive.

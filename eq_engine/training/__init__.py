@@ -5,18 +5,7 @@ The implementation lives in ``trainer.py`` (not ``train.py``): a submodule named
 function would replace ``eq_engine.training.train`` with the module once imported.
 """
 
-from __future__ import annotations
+import lazy_loader as _lazy
 
-from ..lazy import lazy_exports
-
-_PUBLIC = {
-    "train": "eq_engine.training.trainer",
-    "TrainResult": "eq_engine.training.results",
-    "TransferResult": "eq_engine.training.results",
-    "CopyReport": "eq_engine.training.results",
-    "get_loss": "eq_engine.training.losses",
-    "LOSSES": "eq_engine.training.losses",
-}
-
-__all__ = sorted(_PUBLIC)
-__getattr__, __dir__ = lazy_exports(__name__, _PUBLIC)
+# public names: __init__.pyi (editors and type checkers read it; nothing loads until used)
+__getattr__, __dir__, __all__ = _lazy.attach_stub(__name__, __file__)

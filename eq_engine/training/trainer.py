@@ -36,6 +36,7 @@ from ..config import TrainConfig
 from ..device import DeviceInfo, pick_device
 from ..errors import ConfigError
 from ..events import Finished, StageStarted, check_cancel, emit
+from ..io.model_info import ModelInfo
 from .results import TrainResult
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class Resolved:
     """Config values with "auto" resolved for the device (and a resumed/base model)."""
 
     arch: str
-    size: int
+    tile: int  # crop size in training; the model file's tile
     batch_size: int
     scale: float
     device: DeviceInfo
@@ -83,22 +84,23 @@ class Session:
     name: str = "train"  # "train", "transfer" or "scratch": the Finished event's stage
 
 
-def resolve_settings(config: TrainConfig, info: DeviceInfo, base: dict | None = None) -> Resolved:
-    """Fill "auto" values from the device defaults, or from ``base`` (a resumed model's metadata)."""
+def resolve_settings(config: TrainConfig, info: DeviceInfo,
+                     base: ModelInfo | None = None) -> Resolved:
+    """Fill "auto" values from the device defaults, or from ``base`` (a resumed model)."""
     defaults = GPU_DEFAULTS if info.is_gpu else CPU_DEFAULTS
     arch = config.arch if config.arch != "auto" else defaults["arch"]
     scale = config.scale
-    size = config.size or defaults["size"]
+    tile = config.size or defaults["size"]
     if base is not None:
-        if config.arch not in ("auto", base["arch"]):
+        if config.arch not in ("auto", base.arch):
             raise ConfigError(f"arch={config.arch!r} but the model to continue is "
-                              f"{base['arch']!r}; use arch='auto' or the same architecture")
-        if config.scale not in (1.0, base["scale"]):
+                              f"{base.arch!r}; use arch='auto' or the same architecture")
+        if config.scale not in (1.0, base.scale):
             raise ConfigError(f"scale={config.scale} but the model to continue was trained at "
-                              f"scale {base['scale']}; leave scale at 1 or use the same value")
-        arch, scale = base["arch"], float(base["scale"])
-        size = config.size or int(base["tile_size"])
-    return Resolved(arch, size, config.batch_size or defaults["batch_size"], scale, info,
+                              f"scale {base.scale}; leave scale at 1 or use the same value")
+        arch, scale = base.arch, base.scale
+        tile = config.size or base.tile
+    return Resolved(arch, tile, config.batch_size or defaults["batch_size"], scale, info,
                     bool(config.mixed_precision and info.kind == "cuda"))
 
 
@@ -107,7 +109,7 @@ def prepare_session_data(data: Any, config: TrainConfig, resolved: Resolved, *,
     """Read, split and normalise ``data`` for ``config`` (see :mod:`eq_engine.data.loaders`)."""
     from ..data.loaders import prepare_data
 
-    return prepare_data(data, scale=resolved.scale, size=resolved.size,
+    return prepare_data(data, scale=resolved.scale, size=resolved.tile,
                         valid_fraction=config.valid_fraction, seed=config.seed,
                         group_pattern=config.group_pattern, valid_pattern=config.valid_pattern,
                         in_channels=in_channels or config.in_channels, norm=norm)
@@ -127,12 +129,15 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
     from .callbacks import RunLog
 
     started = time.perf_counter()
-    base_state, base = load_weights(resume_from) if resume_from else (None, None)
+    base_state, base = None, None
+    if resume_from:
+        base_state, meta = load_weights(resume_from)
+        base = ModelInfo.from_metadata(meta)
     resolved = resolve_settings(config, pick_device(config.device), base)
     emit(on_event, StageStarted("prepare", "reading and normalising training data"))
     prepared = prepare_session_data(data, config, resolved,
-                                    norm=base["normalization"] if base else None,
-                                    in_channels=int(base["in_channels"]) if base else 0)
+                                    norm=dict(base.normalization) if base else None,
+                                    in_channels=base.in_channels if base else 0)
     check_cancel(cancel)
     seed_everything(config.seed)
     weights = None if base else config.pretrained_weights
@@ -143,7 +148,8 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
         _continue_run(run, base, base_state)
     session = Session(config, resolved, prepared, model, run, _path(out),
                       _path(config.checkpoint_path) or _path(out), on_event, cancel,
-                      parent=base.get("parent") if base else None, started=started)
+                      parent=dict(base.parent) if base and base.parent else None,
+                      started=started)
     return fit_stages(session, [Stage("train", config.epochs, config.lr)])
 
 
@@ -151,12 +157,12 @@ def _path(value) -> Path | None:
     return Path(value) if value else None
 
 
-def _continue_run(run, base: dict, base_state: dict) -> None:
+def _continue_run(run, base: ModelInfo, base_state: dict) -> None:
     """Seed a RunLog with a resumed model's history and best score (its weights are the best)."""
-    run.history = [dict(r) for r in base.get("history") or []]
-    dice = (base.get("metrics") or {}).get("dice")
+    run.history = [dict(r) for r in base.history]
+    dice = base.metrics.get("dice")
     run.best_value = float(dice) if isinstance(dice, (int, float)) else -math.inf
-    run.best_row = dict(base.get("metrics") or {})
+    run.best_row = dict(base.metrics)
     run.best_state = base_state
 
 
@@ -168,7 +174,7 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
 
     cfg, res, run = session.config, session.resolved, session.run
     # a resumed run draws new crops rather than replaying the first run's (the split is fixed)
-    dls = build_dataloaders(session.prepared, size=res.size, batch_size=res.batch_size,
+    dls = build_dataloaders(session.prepared, size=res.tile, batch_size=res.batch_size,
                             crops_per_image=cfg.crops_per_image,
                             positive_fraction=cfg.positive_fraction, seed=cfg.seed + len(run.history),
                             device=res.device.name, augment=cfg.augment)
@@ -201,7 +207,7 @@ def _stage_message(stage: Stage, res: Resolved) -> str:
           else f"{stage.lr:.1e}")
     frozen = ", encoder frozen" if stage.frozen else ""
     return (f"{stage.epochs} epoch{'s' if stage.epochs != 1 else ''} on {res.device.name}: "
-            f"{res.arch}, {res.size} px crops, batch {res.batch_size}, lr {lr}{frozen}")
+            f"{res.arch}, {res.tile} px crops, batch {res.batch_size}, lr {lr}{frozen}")
 
 
 def _cancelled(cancel) -> bool:
@@ -247,25 +253,33 @@ def finish(session: Session) -> TrainResult:
 
 def build_metadata(session: Session, *, best: dict, cancelled: bool,
                    seconds: float | None = None) -> dict:
-    """The model file metadata (see :mod:`eq_engine.io.models`)."""
+    """The model file metadata (see :class:`~eq_engine.io.model_info.ModelInfo`)."""
     from ..versions import library_versions
 
     cfg, res, prep = session.config, session.resolved, session.prepared
     seconds = time.perf_counter() - session.started if seconds is None else seconds
+    info = ModelInfo(
+        task=cfg.task, arch=res.arch, in_channels=prep.in_channels, n_classes=2,
+        normalization=prep.norm, tile=res.tile, scale=res.scale,
+        threshold=cfg.threshold, parent=session.parent,
+        history=[dict(r) for r in session.run.history],
+        metrics={k: best.get(k) for k in ("epoch", "dice", "iou", "valid_loss", "train_loss")},
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        extra=_training_record(session, seconds, cancelled, library_versions()))
+    return info.to_metadata()
+
+
+def _training_record(session: Session, seconds: float, cancelled: bool, versions: dict) -> dict:
+    """What a model file records about its training beyond :class:`ModelInfo`'s fields."""
+    cfg, res, prep = session.config, session.resolved, session.prepared
     return {
-        "task": cfg.task, "arch": res.arch, "in_channels": prep.in_channels, "n_classes": 2,
-        "classes": ["background", "foreground"], "normalization": prep.norm,
-        "tile_size": res.size, "scale": res.scale, "threshold": cfg.threshold,
-        "parent": session.parent,
-        "train_config": {**cfg.to_dict(), "arch": res.arch, "size": res.size,
+        "classes": ["background", "foreground"],
+        "train_config": {**cfg.to_dict(), "arch": res.arch, "size": res.tile,
                          "batch_size": res.batch_size, "scale": res.scale},
-        "history": [dict(r) for r in session.run.history],
-        "metrics": {k: best.get(k) for k in ("epoch", "dice", "iou", "valid_loss", "train_loss")},
         "split": {"train": [i.stem for i in prep.train], "valid": [i.stem for i in prep.valid],
                   "valid_groups": prep.split.valid_groups, "group_pattern": cfg.group_pattern,
                   "valid_pattern": cfg.valid_pattern},
         "data": prep.sources, "device": res.device.name, "seconds": seconds,
-        "cancelled": cancelled, "versions": library_versions(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "cancelled": cancelled, "versions": versions,
         **session.extra_meta,
     }

@@ -76,9 +76,9 @@ def test_cli_list_show_compare(tmp_path, capsys):
     assert main(["runs", "--dir", runs, "show", "zzz"]) == 1
 
 
-def test_record_training_and_record_run_share_one_format(tmp_path):
+def test_recorded_run_records_training_results_in_one_format(tmp_path):
     from eq_engine.config import TrainConfig
-    from eq_engine.runs import record_run, record_training
+    from eq_engine.runs import recorded_run
     from eq_engine.training.results import TrainResult
 
     model = tmp_path / "m.eqm"
@@ -87,17 +87,46 @@ def test_record_training_and_record_run_share_one_format(tmp_path):
                for e in (1, 2, 3)]
     result = TrainResult(model, {}, history, {"epoch": 3, "dice": 0.3, "stage": "fit"},
                          False, 12.5, "cpu")
-    rec = record_training("transfer", TrainConfig(epochs=3), result, inputs=[tmp_path],
-                          models=[("base", model)], runs_dir=tmp_path / "runs")
-    again = load_run(rec.id, tmp_path / "runs")
+    with recorded_run("transfer", TrainConfig(epochs=3), inputs=[tmp_path],
+                      models=[("base", model), ("unused", None)],
+                      runs_dir=tmp_path / "runs") as run:
+        assert load_run(run.id, tmp_path / "runs").status == "running"  # written at the start
+        run.add_training(result)
+    again = load_run(run.id, tmp_path / "runs")
+    assert again.status == "finished" and again.error == ""
     assert again.timings == {"total_s": 12.5} and again.device == "cpu"
     assert again.metrics == {"epoch": 3.0, "dice": 0.3}  # numbers only
     assert [r["dice"] for r in again.history] == [0.1, 0.2, 0.1 * 3]
-    assert [m["role"] for m in again.models] == ["output", "base"]
-    assert again.models[0]["sha256"] == file_sha256(model) and again.config["epochs"] == 3
+    assert [m["role"] for m in again.models] == ["base", "output"]
+    assert again.models[1]["sha256"] == file_sha256(model) and again.config["epochs"] == 3
 
-    ev = record_run("evaluate", {"threshold": 0.5}, seconds=2.0,
-                    metrics={"dice": {"value": 0.8, "ci_low": 0.7}, "n": 4, "name": "x"},
-                    models=[("model", model), ("unused", None)], runs_dir=tmp_path / "runs")
-    assert load_run(ev.id, tmp_path / "runs").timings == {"total_s": 2.0}
-    assert len(ev.models) == 1
+
+def test_recorded_run_records_failures_and_cancels(tmp_path, capsys):
+    from eq_engine.errors import Cancelled
+    from eq_engine.runs import recorded_run
+
+    runs = tmp_path / "runs"
+    with pytest.raises(ValueError, match="boom"):
+        with recorded_run("evaluate", {"threshold": 0.5}, runs_dir=runs) as failed:
+            raise ValueError("boom")
+    with pytest.raises(Cancelled):
+        with recorded_run("predict", runs_dir=runs) as cancelled:
+            raise Cancelled("stopped by the user")
+    assert load_run(failed.id, runs).status == "failed"
+    assert load_run(failed.id, runs).error == "ValueError: boom"
+    assert load_run(cancelled.id, runs).status == "cancelled"
+    assert failed.timings["total_s"] >= 0
+    with recorded_run("train", runs_dir=runs) as killed:  # a killed process stops here
+        assert main(["runs", "--dir", str(runs), "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"{killed.id}" in out and "[running]" in out and "[failed]" in out
+
+
+def test_recorded_run_never_fails_on_an_unwritable_folder(tmp_path):
+    from eq_engine.runs import recorded_run
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with recorded_run("evaluate", runs_dir=blocker) as run:
+        run.metrics["n"] = 1
+    assert run.path is None and run.save_error is not None and run.status == "finished"

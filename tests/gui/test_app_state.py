@@ -46,7 +46,7 @@ def test_state_drives_predict_and_evaluate_docks(make_napari_viewer, em_model):
     viewer = make_napari_viewer()
     predict, evaluate = PredictDock(viewer), EvaluateDock(viewer)
     state_for(viewer).model = em_model  # e.g. the Train dock's "Load model in Predict"
-    assert predict.model.text() == str(em_model) and predict.metadata is not None
+    assert predict.model.text() == str(em_model) and predict.info is not None
     assert evaluate.model.text() == str(em_model)
 
 

@@ -40,3 +40,14 @@ def test_warm_worker_reuses_the_loaded_model_until_the_file_changes(em_model, tm
     stat = model.stat()
     os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # retrained into the file
     assert engine_jobs.cached_model(model, "cpu") is not first
+
+
+def test_a_failing_job_leaves_a_failed_record(tmp_path):
+    from eq_engine.config import EvalConfig
+    from eq_engine.errors import EngineError
+
+    with pytest.raises(EngineError):
+        engine_jobs.run_job("evaluate", {"data": str(tmp_path / "missing"), "config": EvalConfig(),
+                                         "model": str(tmp_path / "none.eqm")})
+    (record,) = list_runs(kind="evaluate")
+    assert record.status == "failed" and record.error

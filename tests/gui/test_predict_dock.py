@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from eq_engine.io.model_info import ModelInfo
 from eq_gui.predict_dock import PredictDock, describe_model
 
 pytestmark = pytest.mark.gui
@@ -46,8 +47,10 @@ def test_prediction_adds_layers_and_slider_relabels(make_napari_viewer, qtbot, e
 
 
 def test_describe_model_lists_metadata_and_metrics():
-    text = describe_model({"task": "glomeruli", "arch": "resnet34", "tile_size": 256,
-                           "metrics": {"dice": 0.81234, "iou": float("nan"), "epoch": 3}})
+    info = ModelInfo.from_metadata({
+        "task": "glomeruli", "arch": "resnet34", "tile_size": 256, "in_channels": 3,
+        "normalization": {}, "metrics": {"dice": 0.81234, "iou": float("nan"), "epoch": 3}})
+    text = describe_model(info)
     assert "task: glomeruli" in text and "tile_size: 256" in text
     assert "dice 0.812" in text and "iou" not in text
 

@@ -61,7 +61,7 @@ def test_training_streams_into_panel_and_finishes(make_napari_viewer, qtbot, em_
     dock.to_predict.click()
     predict = find_dock(viewer, PredictDock)
     assert predict is not None and predict.model.text() == str(out)
-    assert predict.metadata["task"] == "mitochondria"
+    assert predict.info.task == "mitochondria"
 
 
 def test_stop_ends_training_promptly_and_keeps_the_best_model(make_napari_viewer, qtbot,

@@ -8,7 +8,7 @@ import pytest
 from eq_engine.cli import main
 from eq_engine.data.synthetic import write_histology_dataset
 from eq_engine.io.images import write_image
-from eq_engine.io.models import LoadedModel
+from eq_engine.models.loading import LoadedModel
 from eq_engine.runs import file_sha256, list_runs
 
 

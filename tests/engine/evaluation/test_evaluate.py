@@ -12,7 +12,7 @@ from eq_engine.config import EvalConfig
 from eq_engine.errors import ConfigError, DataError
 from eq_engine.evaluation import EvalReport, evaluate
 from eq_engine.io.images import read_image, read_mask, write_image, write_mask
-from eq_engine.io.models import LoadedModel
+from eq_engine.models.loading import LoadedModel
 
 
 def square(shape, ys, xs):

@@ -10,7 +10,7 @@ from eq_engine.events import Progress
 from eq_engine.inference import BatchResult, predict_batch
 from eq_engine.inference.batch import collect_inputs, output_paths
 from eq_engine.io.images import read_image, read_mask, write_image
-from eq_engine.io.models import LoadedModel
+from eq_engine.models.loading import LoadedModel
 
 
 def numpy_model():

@@ -10,8 +10,8 @@ from eq_engine.data.normalize import compute_norm_stats
 from eq_engine.errors import ConfigError, DataError, ModelError
 from eq_engine.events import Progress
 from eq_engine.inference import Prediction, predict
-from eq_engine.inference.prediction import flip_tta
-from eq_engine.io.models import LoadedModel
+from eq_engine.inference.predictor import flip_tta
+from eq_engine.models.loading import LoadedModel
 
 
 def numpy_model(in_channels=1, *, scale=1.0, tile=32, threshold=0.5, seen=None):

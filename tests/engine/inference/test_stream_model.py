@@ -13,7 +13,7 @@ from eq_engine.events import CancelToken, Progress
 from eq_engine.inference import batch, predict
 from eq_engine.inference import stream_model as sm
 from eq_engine.inference.large import BandReader
-from eq_engine.io.models import LoadedModel
+from eq_engine.models.loading import LoadedModel
 
 
 def numpy_model(in_channels=3, *, scale=1.0, tile=32, threshold=0.5, images=()):
@@ -79,7 +79,8 @@ def test_channels_converted_like_predict(tmp_path, model_channels, rgb):
 
 
 def test_real_unet_model_file(tmp_path):
-    from eq_engine.io.models import load_model, save_model
+    from eq_engine.io.models import save_model
+    from eq_engine.models.loading import load_model
     from eq_engine.models.unet import build_unet
 
     image = blobs((96, 72))

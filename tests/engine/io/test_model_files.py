@@ -13,12 +13,12 @@ import torch
 from eq_engine.errors import ModelError
 from eq_engine.io.models import (
     FORMAT,
-    load_model,
     load_weights,
     read_metadata,
     read_state_dict,
     save_model,
 )
+from eq_engine.models.loading import load_model
 from eq_engine.models.unet import build_unet
 
 

@@ -107,7 +107,7 @@ def test_table_csv_round_trip(tmp_path):
 def test_segments_with_a_model_when_given_one(tmp_path):
     """A (numpy) segmentation model replaces the masks: bright discs become glomeruli."""
     from eq_engine.io.images import write_image
-    from eq_engine.io.models import LoadedModel
+    from eq_engine.models.loading import LoadedModel
 
     yy, xx = np.mgrid[:96, :96]
     disc = (yy - 48) ** 2 + (xx - 40) ** 2 <= 20**2

@@ -79,7 +79,8 @@ def test_model_file_round_trips_and_valid_dice_comes_from_metrics(trained, em_ro
     from eq_engine.data.crops import IGNORE
     from eq_engine.data.loaders import TileDataset, prepare_data
     from eq_engine.evaluation.metrics import Confusion, confusion, dice_from_counts
-    from eq_engine.io.models import load_model, read_metadata
+    from eq_engine.io.models import read_metadata
+    from eq_engine.models.loading import load_model
 
     result, _ = trained
     meta = read_metadata(result.model_path)
@@ -219,9 +220,9 @@ def test_device_defaults():
     cpu = DeviceInfo("cpu", "cpu", "CPU", mixed_precision=False)
     cuda = DeviceInfo("cuda", "cuda", "GPU", mixed_precision=True)
     auto = TrainConfig()
-    assert (lambda r: (r.arch, r.size, r.batch_size, r.mixed_precision))(resolve_settings(auto, cpu)) \
+    assert (lambda r: (r.arch, r.tile, r.batch_size, r.mixed_precision))(resolve_settings(auto, cpu)) \
         == ("resnet18", 128, 4, False)
-    assert (lambda r: (r.arch, r.size, r.batch_size, r.mixed_precision))(resolve_settings(auto, cuda)) \
+    assert (lambda r: (r.arch, r.tile, r.batch_size, r.mixed_precision))(resolve_settings(auto, cuda)) \
         == ("resnet34", 256, 16, True)
     assert not resolve_settings(auto.replace(mixed_precision=False), cuda).mixed_precision
     assert resolve_settings(auto.replace(arch="resnet50", size=64), cuda).arch == "resnet50"

@@ -25,8 +25,9 @@ from typing import Any
 
 from ..config import TransferConfig
 from ..errors import ModelError
-from ..training.results import CopyReport, TransferResult, comparison_table
-from .unet import ARCHS, FIRST_CONV_KEY, encoder_keys
+from ..io.model_info import ModelInfo
+from ..models.unet import ARCHS, FIRST_CONV_KEY, encoder_keys
+from .results import CopyReport, TransferResult, comparison_table
 
 
 def adapt_first_conv(weight, in_channels: int):
@@ -79,30 +80,31 @@ def copy_encoder(base_state: dict, model: Any, *, base_name: str = "") -> CopyRe
     return report
 
 
-def check_base_model(meta: dict, path: str | os.PathLike) -> None:
-    """ModelError unless ``meta`` describes a 2-class EQ segmentation U-Net."""
-    if meta.get("arch") not in ARCHS or int(meta.get("n_classes", 0)) != 2:
-        raise ModelError(f"{path} is not an EQ segmentation U-Net (arch {meta.get('arch')!r}, "
-                         f"{meta.get('n_classes')!r} classes); give a model trained with `eq train`")
+def check_base_model(info: ModelInfo, path: str | os.PathLike) -> None:
+    """ModelError unless ``info`` describes a 2-class EQ segmentation U-Net."""
+    if info.arch not in ARCHS or info.n_classes != 2:
+        raise ModelError(f"{path} is not an EQ segmentation U-Net (arch {info.arch!r}, "
+                         f"{info.n_classes!r} classes); give a model trained with `eq train`")
 
 
-def _parent_record(path: Path, meta: dict) -> dict:
+def _parent_record(path: Path, info: ModelInfo) -> dict:
     from ..runs import file_sha256
 
-    return {"path": str(path), "sha256": file_sha256(path), "task": meta.get("task"),
-            "arch": meta.get("arch"), "in_channels": meta.get("in_channels"),
-            "created": meta.get("created"), "metrics": meta.get("metrics")}
+    return {"path": str(path), "sha256": file_sha256(path), "task": info.task,
+            "arch": info.arch, "in_channels": info.in_channels,
+            "created": info.created or None, "metrics": dict(info.metrics)}
 
 
-def _load_base(config: TransferConfig) -> tuple[dict, dict, Path]:
-    """The base model's weights and metadata, checked; and the train config's arch resolved."""
+def _load_base(config: TransferConfig) -> tuple[dict, ModelInfo, Path]:
+    """The base model's weights and description, checked against the train config's arch."""
     from ..io.models import load_weights
 
     base_path = Path(config.base_model)
-    base_state, base = load_weights(base_path)
+    base_state, meta = load_weights(base_path)
+    base = ModelInfo.from_metadata(meta)
     check_base_model(base, base_path)
-    if config.train.arch not in ("auto", base["arch"]):
-        raise ModelError(f"{base_path} is a {base['arch']} model but arch={config.train.arch!r} "
+    if config.train.arch not in ("auto", base.arch):
+        raise ModelError(f"{base_path} is a {base.arch} model but arch={config.train.arch!r} "
                          "was asked; transfer needs the same architecture (use arch='auto')")
     return base_state, base, base_path
 
@@ -115,8 +117,9 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
     """
     from ..device import pick_device
     from ..events import StageStarted, check_cancel, emit
-    from ..training.callbacks import RunLog
-    from ..training.trainer import (
+    from ..models.unet import build_unet
+    from .callbacks import RunLog
+    from .trainer import (
         Session,
         Stage,
         fit_stages,
@@ -124,11 +127,10 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
         resolve_settings,
         seed_everything,
     )
-    from .unet import build_unet
 
     started = time.perf_counter()
     base_state, base, base_path = _load_base(config)
-    tcfg = config.train.replace(arch=base["arch"])
+    tcfg = config.train.replace(arch=base.arch)
     resolved = resolve_settings(tcfg, pick_device(tcfg.device))
     emit(on_event, StageStarted("prepare", "reading and normalising training data"))
     prepared = prepare_session_data(data, tcfg, resolved)

@@ -7,8 +7,8 @@ from eq_engine.config import TrainConfig, TransferConfig
 from eq_engine.errors import ModelError
 from eq_engine.events import CheckpointSaved, EpochEnd, StageStarted
 from eq_engine.io.models import load_weights, save_model
-from eq_engine.models.transfer import adapt_first_conv, copy_encoder, transfer_train
 from eq_engine.models.unet import FIRST_CONV_KEY, build_unet, encoder, encoder_keys
+from eq_engine.training.transfer import adapt_first_conv, copy_encoder, transfer_train
 
 TINY = dict(arch="auto", size=32, batch_size=2, crops_per_image=1, epochs=1, seed=0)
 

@@ -1,0 +1,87 @@
+"""A loaded model as a predictor, and the settings it predicts with (tile, threshold, channels).
+
+Shared by in-memory (:mod:`.prediction`), streamed (:mod:`.stream_model`) and batch prediction.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..config import PredictConfig
+from ..errors import ConfigError, DataError, ModelError
+from ..io.model_info import ModelInfo
+from .tiling import DEFAULT_TILE, Predictor
+
+UNET_MULTIPLE = 32  # a U-Net halves its input five times
+
+
+def load_for_prediction(model, config: PredictConfig):
+    """A :class:`~eq_engine.models.loading.LoadedModel` from a model file path or a loaded model.
+
+    A LoadedModel is used as it is; any other object with ``metadata`` and ``predictor`` is
+    wrapped in one (so ``.info`` is always there). Its metadata is validated here.
+    """
+    from ..models.loading import LoadedModel, load_model, make_predictor
+
+    if isinstance(model, (str, os.PathLike)):
+        loaded = load_model(model, device=config.device)
+    elif isinstance(model, LoadedModel):
+        loaded = model
+    elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):
+        loaded = LoadedModel(getattr(model, "module", None), model.metadata, model.predictor,
+                             device=str(getattr(model, "device", "cpu")))
+    else:
+        raise ModelError(f"model={model!r}: pass an EQ model file path or a LoadedModel "
+                         "from eq_engine.models.loading.load_model")
+    loaded.info  # noqa: B018 - validate the metadata before any work
+    device = loaded.device
+    if not config.mixed_precision and str(device).startswith("cuda") and loaded.module is not None:
+        loaded = LoadedModel(loaded.module, loaded.metadata,
+                             make_predictor(loaded.module, device=device, mixed_precision=False),
+                             device=device)
+    return loaded
+
+
+def flip_tta(predictor: Predictor) -> Predictor:
+    """Test-time augmentation: the mean over the four horizontal/vertical flips of each batch."""
+
+    def averaged(batch: np.ndarray) -> np.ndarray:
+        total = np.zeros((batch.shape[0], *batch.shape[2:]), dtype=np.float64)
+        for axes in ((), (-1,), (-2,), (-2, -1)):
+            flipped = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
+            out = np.asarray(predictor(flipped))
+            out = out[:, 0] if out.ndim == 4 else out
+            total += np.flip(out, axes) if axes else out
+        return (total / 4).astype(np.float32)
+
+    return averaged
+
+
+def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
+    """The tile to predict with: ``config.tile``, else the model's (checked for a U-Net)."""
+    tile = config.tile or info.tile
+    if tile <= 0:
+        raise ModelError("the model file has no tile_size; set "
+                         f"PredictConfig(tile={DEFAULT_TILE}) or similar")
+    if has_module and tile % UNET_MULTIPLE:
+        raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
+                          f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
+    return tile
+
+
+def model_threshold(info: ModelInfo, config: PredictConfig) -> float:
+    """``config.threshold``, else the model's."""
+    return float(config.threshold if config.threshold is not None else info.threshold)
+
+
+def check_image_channels(image2d: np.ndarray) -> None:
+    """DataError unless ``image2d`` is grayscale (Y, X) or RGB (Y, X, 3)."""
+    from ..data.normalize import image_channels
+
+    try:
+        image_channels(image2d)
+    except DataError as exc:
+        raise DataError(f"{exc}. EQ models take grayscale (Y, X) or RGB (Y, X, 3) images; "
+                        "a stack is (Z, Y, X[, 3])") from exc

@@ -1,0 +1,4 @@
+"""Public names of ``eq_engine.models``; ``lazy_loader.attach_stub`` loads them on first use."""
+
+from .loading import LoadedModel, load_model, make_predictor
+from .unet import ARCHS, build_unet, encoder
