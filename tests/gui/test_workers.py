@@ -86,7 +86,7 @@ def test_a_retired_process_exits_and_a_cpu_process_is_reused():
 def test_closing_the_gui_kills_a_training_worker_and_keeps_its_checkpoint(em_dataset, tmp_path,
                                                                           train_config):
     from eq_engine import read_metadata
-    from eq_engine.events import EpochEnd
+    from eq_engine.events import CheckpointSaved
     from eq_gui.workers import pool
 
     out = tmp_path / "closing.eqm"
@@ -94,7 +94,7 @@ def test_closing_the_gui_kills_a_training_worker_and_keeps_its_checkpoint(em_dat
     job = workers.submit("train", {"data": str(em_dataset), "config": config, "out": str(out)})
     proc = job._proc
     for event in job.events():
-        if isinstance(event, EpochEnd):
+        if isinstance(event, CheckpointSaved):  # a best model is on disk
             break
     pool.shutdown()  # what closing the window does mid-training: no waiting for a batch
     assert proc.process.returncode == -9  # killed at once (SIGKILL), not asked to finish
