@@ -88,6 +88,11 @@ def data_shot(viewer, docks, root: Path, out: Path) -> None:
 def train_shot(viewer, docks, root: Path, work: Path, out: Path, epochs: int):
     from eq_engine.events import EpochEnd
 
+    if not len(viewer.layers):  # show the tissue being trained on, not an empty canvas
+        from eq_engine import read_image
+
+        first = sorted((root / "images").glob("*"))[0]
+        viewer.add_image(read_image(first), name=first.stem, rgb=True)
     train = docks["Train"]
     train.set_mode("scratch")
     train.folder.set_path(root)

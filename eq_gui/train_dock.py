@@ -212,10 +212,15 @@ class TrainDock(QWidget):
             self.panel.add_history(history, run=label)
         self.jobs.start_engine(kind, payload, description="training",
                                epochs=self.form.total_epochs(self.mode_key))
-        self._scroll.ensureWidgetVisible(self.panel, 0, 0)  # the curves are what to watch now
+        self._scroll_to(self.panel)  # the curves are what to watch now
 
     def stop(self) -> None:
         self.jobs.stop()
+
+    def _scroll_to(self, widget) -> None:
+        """Scroll down to ``widget``, never sideways: the form's labels stay in view."""
+        self._scroll.ensureWidgetVisible(widget, 0, 0)
+        self._scroll.horizontalScrollBar().setValue(0)
 
     def _on_event(self, event) -> None:
         self.panel.add_event(event)
@@ -237,7 +242,7 @@ class TrainDock(QWidget):
         self.summary.setText("\n".join(lines))
         self.to_predict.setEnabled(bool(main.model_path))
         self.state.set_result("train", result)
-        self._scroll.ensureWidgetVisible(self.to_predict)
+        self._scroll_to(self.to_predict)
 
     def choose_run_curves(self) -> None:
         """Ask for a run record or model file and add its curves to the panel."""
