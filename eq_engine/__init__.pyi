@@ -1,6 +1,6 @@
 """Public names of ``eq_engine``; ``lazy_loader.attach_stub`` loads them on first use."""
 
-from .config import EvalConfig, PredictConfig, QuantConfig, TrainConfig, TransferConfig
+from .config import CVConfig, EvalConfig, PredictConfig, QuantConfig, TrainConfig, TransferConfig
 from .errors import Cancelled, ConfigError, DataError, EngineError, ModelError
 from .evaluation import evaluate
 from .events import CancelToken
@@ -11,5 +11,5 @@ from .io.model_info import ModelInfo
 from .io.models import read_metadata
 from .models.loading import load_model
 from .quantification import measure_glomeruli
-from .training import train
+from .training import cross_validate, train
 from .training.transfer import transfer_train

@@ -27,7 +27,7 @@ from .io.atomic import atomic_write_text
 from .jsonsafe import jsonable
 from .versions import library_versions
 
-RUN_KINDS = ("train", "transfer", "predict", "evaluate", "quantify", "demo")
+RUN_KINDS = ("train", "transfer", "predict", "evaluate", "quantify", "demo", "cv")
 RUN_STATUSES = ("running", "finished", "cancelled", "failed")
 log = logging.getLogger(__name__)
 

@@ -100,7 +100,8 @@ class PredictDock(QWidget):
         self.overlap.setSingleStep(0.05)
         self.overlap.setValue(d.overlap)
         self.min_size = QSpinBox()
-        self.min_size.setRange(0, 10**7)
+        self.min_size.setRange(-1, 10**7)
+        self.min_size.setSpecialValueText("model's")  # -1: the minimum learned in training
         self.min_size.setValue(d.min_size)
         self.fill_holes = QCheckBox()
         self.fill_holes.setChecked(d.fill_holes)
@@ -247,7 +248,10 @@ class PredictDock(QWidget):
     def _on_threshold(self, value: float) -> None:
         if self.prediction is None or self.labels_layer is None:
             return
-        self._post.request(self.prediction.probability, float(value), self.min_size.value(),
+        from eq_engine.inference import model_min_size
+
+        min_size = model_min_size(self.prediction.metadata, self._config())
+        self._post.request(self.prediction.probability, float(value), min_size,
                            self.fill_holes.isChecked())
 
     def _on_labels(self, result) -> None:

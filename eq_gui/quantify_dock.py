@@ -25,22 +25,27 @@ from eq_engine import EngineError, QuantConfig
 
 from . import notify
 from .app_state import state_for
+from .grading_panel import GradingPanel
 from .inputs import LayerChoice, PathEdit
 from .job_bar import JobBar
 from .layer_data import layer_array
 from .pyside_guard import guard
+from .quant_overlays import display_rows, label_headers, pixel_size_of, show_values
 from .table_view import RowTable, focus_on
 
-# the columns that matter first; every value is in a row's tooltip and in the CSV export
-COLUMNS = ("label", "grade_expected", "grade_sd", "openness", "area", "excluded")
-GRADE_RANGE = (0.0, 3.0)
+# interactive fits: 500 bootstrap resamples keep the CV intervals to seconds, not minutes
+INTERACTIVE = QuantConfig(n_bootstrap=500)
+COLUMNS = ("label", "used", "why", "grade_expected", "grade_sd", "openness", "lumen_count",
+           "area", "equivalent_diameter", "circularity")
 
 
 def measure(image, labels, config: QuantConfig, name: str, grade_model_path: str | None):
     """Measure one image (and grade it when a grade model file is given); runs in a thread."""
     from eq_engine.quantification import grade, load_grade_model, measure_glomeruli
+    from eq_engine.quantification.filtering import flag_glomeruli
 
-    table = measure_glomeruli(image, labels, config, name=name)
+    table = flag_glomeruli(measure_glomeruli(image, labels, config, name=name),
+                           exclude_border=config.exclude_border)
     if grade_model_path:
         table = grade(table, load_grade_model(grade_model_path))
     return table
@@ -126,6 +131,11 @@ class QuantifyDock(QWidget):
         self.cv_text.setWordWrap(True)
         self.cv_text.setStyleSheet("font-family: monospace")
         layout.addWidget(self.cv_text)
+        layout.addWidget(QLabel("<b>Grade glomeruli by hand</b>"))
+        self.grading = GradingPanel(napari_viewer, self.image_layer, self.labels_layer,
+                                    self.measured)
+        self.grading.fitted.connect(self._on_fit)
+        layout.addWidget(self.grading)
 
     # -- measuring ----------------------------------------------------------------------------
     def start(self) -> None:
@@ -144,28 +154,29 @@ class QuantifyDock(QWidget):
         self.table = table
         if table.rows:
             self.measured[str(table.rows[0].get("image", ""))] = table
-        self.rows.set_rows(table.rows, COLUMNS)
+        pixel_size = pixel_size_of(self.image_layer.layer())
+        self.rows.set_rows(display_rows(table.rows, COLUMNS, pixel_size), COLUMNS)
+        label_headers(self.rows, COLUMNS, pixel_size)
         self.export_button.setEnabled(bool(table.rows))
         self.state.set_result("quantify", table)
         graded = any("grade_expected" in r for r in table.rows)
         low, high = self._colour(table.rows, "grade_expected" if graded else "openness")
         n_out = sum(bool(r.get("excluded")) for r in table.rows)
-        what = "predicted grade" if graded else "openness"
+        what = "predicted grade" if graded else "open lumen fraction"
         self.jobs.status.setText(
-            f"{len(table.rows)} glomeruli ({n_out} excluded at the border, grey); coloured by "
-            f"{what}: purple {low:.2f} → yellow {high:.2f}; {len(self.measured)} image(s) "
-            "measured this session")
+            f"{len(table.rows)} glomeruli ({n_out} not used, grey: see 'Why not used'); "
+            f"coloured by {what} on a fixed scale: purple {low:g} → yellow {high:g} (legend on "
+            f"the canvas); {len(self.measured)} image(s) measured this session")
 
     def _colour(self, rows: list[dict], key: str) -> tuple[float, float]:
         """A Labels layer over the glomeruli, each coloured by ``key`` (viridis); returns the
         value range the colours span."""
         from napari.utils.colormaps import DirectLabelColormap
 
+        from eq_engine.quantification.presentation import colour_range
+
         source = self._labels_source
-        values = [float(r[key]) for r in rows
-                  if r.get(key) is not None and math.isfinite(float(r[key]))]
-        value_range = GRADE_RANGE if key.startswith("grade") else (
-            (min(values), max(values)) if values else (0.0, 1.0))
+        value_range = colour_range(key)  # fixed: a colour means one value in every image
         colormap = DirectLabelColormap(color_dict=grade_colours(rows, key, value_range))
         name = f"{source.name} by {key.replace('_', ' ')}"
         for old in [layer for layer in self.viewer.layers if layer.name.startswith(
@@ -177,6 +188,7 @@ class QuantifyDock(QWidget):
         self.coloured_layer = self.viewer.add_labels(labels, name=name, colormap=colormap,
                                                      opacity=0.6, scale=source.scale,
                                                      translate=source.translate)
+        show_values(self.viewer, rows, key, source, name=f"{source.name} values")
         return value_range
 
     def go_to(self, row: int) -> None:
@@ -203,7 +215,7 @@ class QuantifyDock(QWidget):
             return
         if self.fit_jobs.running:
             return
-        self.fit_jobs.start_thread(fit, list(self.measured.values()), sheet, QuantConfig(),
+        self.fit_jobs.start_thread(fit, list(self.measured.values()), sheet, INTERACTIVE,
                                    description="fitting grade model")
 
     def _on_fit(self, result) -> None:

@@ -57,7 +57,8 @@ class TrainForm(QWidget):
         self.size.setSingleStep(32)
         self.batch_size = _spin(0, 1024, 0, auto=True)
         self.lr = _dspin(1e-6, 1.0, d.lr, decimals=6, step=1e-4)
-        self.scale = _dspin(0.05, 4.0, d.scale, decimals=3, step=0.05)
+        self.scale = _dspin(0.0, 4.0, d.scale, decimals=3, step=0.05)
+        self.scale.setSpecialValueText("auto")  # 0: from the objects in the training masks
         form.addRow("epochs", self.epochs)
         form.addRow("encoder", self.arch)
         form.addRow("crop size (px)", self.size)

@@ -14,7 +14,7 @@ import sys
 from ..errors import EngineError
 
 # Sub-modules that add commands, in the order `eq --help` lists them.
-COMMAND_MODULES = ("data", "train", "predict", "evaluate", "quantify", "runs", "demo", "gui")
+COMMAND_MODULES = ("data", "train", "cv", "predict", "evaluate", "quantify", "runs", "demo", "gui")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -42,7 +42,8 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tta", action="store_true", help="average the four flips (4x slower)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
-    p.add_argument("--min-size", type=int, default=0, help="drop objects under this many px")
+    p.add_argument("--min-size", type=int, default=-1,
+                   help="drop objects under this many px (default -1: the model's learned minimum)")
 
 
 def predict_config(args: argparse.Namespace):

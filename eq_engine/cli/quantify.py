@@ -50,6 +50,9 @@ def register(subparsers) -> None:
                    "radius (0: off)")
     p.add_argument("--lumen-method", choices=("otsu", "hed"), default="otsu",
                    help="per-image lumen rule: lightness Otsu or H&E colour deconvolution")
+    p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
+                   help="micrometres per pixel: areas in µm² and diameters in µm in "
+                   "glomeruli_readable.csv (default: px)")
     p.add_argument("--include-border", action="store_true",
                    help="keep glomeruli cut by the image border in aggregates and grading")
     from .predict import add_predict_options
@@ -90,15 +93,21 @@ def _quantify(args: argparse.Namespace) -> int:
                               predict_config=predict_config(args),
                               allow_ungraded=args.allow_ungraded,
                               grade_column=args.grade_column,
-                              subject_column=args.subject_column, on_event=on_event)
+                              subject_column=args.subject_column,
+                              pixel_size=args.pixel_size, on_event=on_event)
         _print_summary(result)
         _record(run, result, fit=args.fit)
     return 0
 
 
 def _print_summary(result) -> None:
-    excluded = len(result.glomeruli) - len(result.glomeruli.included())
-    print(f"{len(result.glomeruli)} glomeruli ({excluded} excluded at the image border) "
+    from ..quantification.filtering import usage_summary
+
+    usage = usage_summary(result.glomeruli)
+    left_out = ", ".join(f"{n} {why}" for why, n in usage.items() if why not in ("glomeruli",
+                                                                               "used"))
+    print(f"{len(result.glomeruli)} glomeruli ({usage['used']} used; left out: "
+          f"{left_out or 'none'}) "
           f"in {len(result.images)} images from {len(result.subjects)} subjects, "
           f"{result.seconds:.1f} s")
     if result.fit is not None and result.fit.cv is not None:

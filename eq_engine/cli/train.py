@@ -49,13 +49,19 @@ def register(subparsers) -> None:
 
 def _common(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="model file to write (.eqm)")
+    add_train_options(p, task=task)
+
+
+def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
+    """The training options shared by ``eq train`` and ``eq cv`` (all but ``--out``)."""
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs (default 10)" if task == "mitochondria"
                    else "total epochs of both stages (default: freeze + unfreeze epochs)")
     p.add_argument("--arch", default="auto", help="resnet18|resnet34|resnet50 (default: by device)")
     p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="resize images by this factor first, e.g. 0.25 for 20x H&E (default 1)")
+    p.add_argument("--scale", type=_scale, default=0.0, metavar="auto|FACTOR",
+                   help="resize images by this factor first, e.g. 0.25 for 20x H&E; 'auto' "
+                   "(default) makes the median training object 64 px across, never upsampling")
     p.add_argument("--batch-size", type=int, default=0, help="batch size (default: by device)")
     p.add_argument("--lr", type=float, default=1e-3, help="maximum learning rate (default 1e-3)")
     p.add_argument("--loss", default="ce_dice", help="ce|dice|ce_dice|focal|tversky (default ce_dice)")
@@ -75,7 +81,16 @@ def _common(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
 
 
-def _train_config(args: argparse.Namespace, task: str, epochs: int):
+def _scale(text: str) -> float:
+    if text.strip().lower() == "auto":
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 'auto' or a factor such as 0.25") from None
+
+
+def train_config(args: argparse.Namespace, task: str, epochs: int):
     from ..config import TrainConfig
 
     return TrainConfig(task=task, arch=args.arch, size=args.size, scale=args.scale,
@@ -87,7 +102,7 @@ def _train_config(args: argparse.Namespace, task: str, epochs: int):
                        pretrained_weights=args.weights, augment=not args.no_augment)
 
 
-def _quiet_library_warnings() -> None:
+def quiet_library_warnings() -> None:
     import warnings
 
     # fastai triggers torch's torch.jit.script deprecation notice on import; not actionable
@@ -97,8 +112,8 @@ def _quiet_library_warnings() -> None:
 def _mito(args: argparse.Namespace) -> int:
     from ..training import train
 
-    _quiet_library_warnings()
-    config = _train_config(args, "mitochondria", args.epochs or 10)
+    quiet_library_warnings()
+    config = train_config(args, "mitochondria", args.epochs or 10)
     with cli_run("train", config, inputs=args.datasets,
                  models=[("resumed_from", args.resume)]) as run:
         with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
@@ -109,7 +124,7 @@ def _mito(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
+def stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
     freeze = 2 if args.freeze_epochs is None else args.freeze_epochs
     if args.unfreeze_epochs is not None:
         return freeze, args.unfreeze_epochs
@@ -123,9 +138,9 @@ def _glomeruli(args: argparse.Namespace) -> int:
     from ..config import TransferConfig
     from ..training.transfer import transfer_train
 
-    _quiet_library_warnings()
-    freeze, unfreeze = _stage_epochs(args)
-    train_cfg = _train_config(args, "glomeruli", max(1, freeze + unfreeze))
+    quiet_library_warnings()
+    freeze, unfreeze = stage_epochs(args)
+    train_cfg = train_config(args, "glomeruli", max(1, freeze + unfreeze))
     config = TransferConfig(base_model=args.base, train=train_cfg, freeze_epochs=freeze,
                             unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                             compare_scratch=args.compare_scratch)

@@ -12,7 +12,8 @@ STREAM_MODES = ("auto", "always", "never")
 
 @dataclass(frozen=True)
 class PredictConfig(ConfigBase):
-    """How to run a model over images. ``tile=0`` and ``threshold=None`` take the model's own."""
+    """How to run a model over images. ``tile=0``, ``threshold=None`` and ``min_size=-1`` take
+    the model's own (its prediction tile, threshold and learned minimum object size)."""
 
     tile: int = 0
     overlap: float = 0.25
@@ -22,7 +23,7 @@ class PredictConfig(ConfigBase):
     tta: bool = False
     device: str = "auto"
     mixed_precision: bool = True
-    min_size: int = 0  # objects smaller than this many pixels are removed
+    min_size: int = -1  # objects smaller than this many pixels are removed; -1: the model's
     fill_holes: bool = True
     # file outputs of large 2D images: "auto" streams TIFFs too big for memory (stream_model.py)
     stream: str = "auto"
@@ -37,8 +38,8 @@ class PredictConfig(ConfigBase):
                     "must be an integer >= 1")
         if self.threshold is not None:
             self._check_range("threshold", 0, 1, low_open=True, high_open=True)
-        self._check(isinstance(self.min_size, int) and self.min_size >= 0, "min_size",
-                    "must be an integer >= 0")
+        self._check(isinstance(self.min_size, int) and self.min_size >= -1, "min_size",
+                    "must be an integer >= 0, or -1 for the model's learned minimum")
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ class TrainConfig(ConfigBase):
 
     ``arch="auto"``, ``size=0`` and ``batch_size=0`` mean "choose for the device": resnet18 /
     128 px / batch 4 on CPU, resnet34 / 256 px / batch 16 on GPU. ``scale`` resizes images by that
-    factor before cropping (0.25 makes a 2448-px H&E field 612 px); it is stored in the model file
-    and prediction applies it. ``group_pattern`` is a regex whose first group names an image's
+    factor before cropping (0.25 makes a 2448-px H&E field 612 px); ``scale=0`` ("auto", the
+    default) picks it from the size of the objects in the training masks
+    (:mod:`eq_engine.data.objects`). It is stored in the model file and prediction applies it. ``group_pattern`` is a regex whose first group names an image's
     subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
     ``valid_pattern`` instead names the validation images explicitly (a regex searched in each
     image stem, e.g. ``r"^validation_"``); ``valid_fraction`` is then unused.
@@ -28,7 +29,7 @@ class TrainConfig(ConfigBase):
     arch: str = "auto"
     in_channels: int = 0  # 0: from the data (1 for grayscale, 3 for RGB)
     size: int = 0
-    scale: float = 1.0
+    scale: float = 0.0  # 0: auto, from the objects in the training masks
     batch_size: int = 0
     epochs: int = 10
     lr: float = 1e-3
@@ -54,7 +55,7 @@ class TrainConfig(ConfigBase):
         self._check(self.in_channels in (0, 1, 3), "in_channels", "must be 0 (auto), 1 or 3")
         self._check(isinstance(self.size, int) and (self.size == 0 or (self.size >= 32 and self.size % 32 == 0)),
                     "size", "must be 0 (auto) or a multiple of 32, at least 32")
-        self._check_range("scale", 0, 4, low_open=True)
+        self._check_range("scale", 0, 4)
         self._check(isinstance(self.batch_size, int) and self.batch_size >= 0, "batch_size",
                     "must be 0 (auto) or a positive integer")
         self._check(isinstance(self.epochs, int) and self.epochs >= 1, "epochs", "must be an integer >= 1")

@@ -1,10 +1,13 @@
 """Microscopy augmentation, applied to whole training batches on the training device.
 
 Per sample: horizontal/vertical flips and 90-degree rotations (microscopy has no "up"); with
-probability ``p_affine`` a mild affine (rotation within +-15 degrees, zoom 0.9-1.1); brightness
-and contrast jitter; for RGB a mild per-channel stain jitter. Images are already normalised
-(zero mean, unit std), so intensity jitter is in std units. Mask pixels that the affine moves in
-from outside the crop become IGNORE.
+probability ``p_affine`` an affine (rotation within +-15 degrees, zoom 0.8-1.25: scale jitter
+around the model's scale); brightness and contrast jitter; for RGB a mild per-channel stain
+jitter. Images are already normalised (zero mean, unit std), so intensity jitter is in std
+units. Given the normalisation (``norm``), the photometric augmentation of
+:mod:`eq_engine.data.augment_photometric` (HED stain jitter, gamma, blur, noise) runs in the
+percentile-scaled space first. Mask pixels that the affine moves in from outside the crop
+become IGNORE.
 
 Random numbers come from a seeded CPU ``torch.Generator`` so CPU runs are reproducible.
 """
@@ -19,12 +22,18 @@ from .crops import IGNORE
 
 @dataclass(frozen=True)
 class AugmentSettings:
-    p_affine: float = 0.5
+    p_affine: float = 0.6
     max_rotation: float = 15.0  # degrees
-    zoom: tuple = (0.9, 1.1)
+    zoom: tuple = (0.8, 1.25)
     contrast: tuple = (0.8, 1.2)
     brightness: float = 0.2  # +- std units
     stain: float = 0.05  # +- per-channel scale and shift for RGB
+    hed: float = 0.05  # +- scale and shift of each stain's optical density (RGB)
+    gamma: float = 0.3  # gamma = exp(U(-0.3, 0.3))
+    blur_p: float = 0.2
+    blur_sigma: float = 1.2  # px
+    noise_p: float = 0.2
+    noise: float = 0.05  # std, in percentile-scaled units (1 = the 1st..99.8th percentile range)
 
 
 def _uniform(gen, n: int, low: float, high: float, shape=()):
@@ -85,15 +94,35 @@ def intensity_jitter(images, gen, settings: AugmentSettings):
     return images * contrast.to(dev, images.dtype) + bright.to(dev, images.dtype)
 
 
-def augment_batch(images, masks, *, generator, settings: AugmentSettings = AugmentSettings()):
+def photometric(images, gen, settings: AugmentSettings, norm: dict):
+    """Stain, gamma, blur and noise in percentile-scaled space (undo, augment, redo step 2)."""
+    import torch
+
+    from . import augment_photometric as ph
+
+    mean = torch.tensor(norm["mean"], dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    std = torch.tensor(norm["std"], dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
+    x = images * std + mean
+    x = ph.hed_jitter(x, gen, settings.hed)
+    x = ph.gamma(x, gen, settings.gamma)
+    x = ph.blur(x, gen, settings.blur_p, settings.blur_sigma)
+    x = ph.noise(x, gen, settings.noise_p, settings.noise)
+    return (x - mean) / std
+
+
+def augment_batch(images, masks, *, generator, settings: AugmentSettings = AugmentSettings(),
+                  norm: dict | None = None):
     """Augment a training batch: images (B,C,S,S) float, masks (B,S,S) int. New tensors."""
     images, masks = flip_rotate(images, masks, generator)
     if settings.p_affine > 0:
         images, masks = mild_affine(images, masks, generator, settings)
+    if norm is not None:
+        images = photometric(images, generator, settings, norm)
     return intensity_jitter(images, generator, settings), masks
 
 
-def make_batch_augmenter(seed: int, settings: AugmentSettings = AugmentSettings()):
+def make_batch_augmenter(seed: int, settings: AugmentSettings = AugmentSettings(),
+                         norm: dict | None = None):
     """A ``batch -> batch`` function for a DataLoader's ``after_batch`` with its own generator."""
     import torch
 
@@ -101,6 +130,6 @@ def make_batch_augmenter(seed: int, settings: AugmentSettings = AugmentSettings(
 
     def after_batch(batch):
         images, masks = batch
-        return augment_batch(images, masks, generator=gen, settings=settings)
+        return augment_batch(images, masks, generator=gen, settings=settings, norm=norm)
 
     return after_batch

@@ -204,7 +204,7 @@ def build_dataloaders(prepared: PreparedData, *, size: int, batch_size: int, cro
     train_ds = CropDataset(prepared.train, size=size, crops_per_image=crops_per_image,
                            positive_fraction=positive_fraction, seed=seed)
     bs = min(batch_size, len(train_ds))
-    kwargs = {"after_batch": make_batch_augmenter(seed)} if augment else {}
+    kwargs = {"after_batch": make_batch_augmenter(seed, norm=prepared.norm)} if augment else {}
     train = DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, device=device, **kwargs)
     valid = DataLoader(TileDataset(prepared.valid, size=size), bs=batch_size, shuffle=False,
                        device=device)

@@ -4,5 +4,6 @@ from .batch import BatchResult, predict_batch
 from .large import LargePrediction, predict_large
 from .postprocessing import postprocess
 from .prediction import Prediction, predict
+from .predictor import model_min_size
 from .stream_model import predict_file_streaming
 from .tiling import blend_weights, predict_tiled, tile_grid

@@ -18,6 +18,7 @@ from .predictor import (
     check_image_channels,
     flip_tta,
     load_for_prediction,
+    model_min_size,
     model_threshold,
     model_tile,
 )
@@ -126,7 +127,8 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
              for s in slices]
     probability = np.stack(probs) if is_stack else probs[0]
     threshold = model_threshold(info, config)
-    mask, labels = postprocess(probability, threshold=threshold, min_size=config.min_size,
+    mask, labels = postprocess(probability, threshold=threshold,
+                               min_size=model_min_size(info, config),
                                fill_holes=config.fill_holes)
     seconds = time.perf_counter() - start
     log.info("predicted %s in %.2f s (%d tiles of %d px)", image.shape, seconds, total, tile)

@@ -60,8 +60,11 @@ def flip_tta(predictor: Predictor) -> Predictor:
 
 
 def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
-    """The tile to predict with: ``config.tile``, else the model's (checked for a U-Net)."""
-    tile = config.tile or info.tile
+    """The tile to predict with: ``config.tile``, else the model's prediction tile, else its
+    training tile (checked for a U-Net)."""
+    from ..io.recipe_meta import predict_tile
+
+    tile = config.tile or predict_tile(info) or info.tile
     if tile <= 0:
         raise ModelError("the model file has no tile_size; set "
                          f"PredictConfig(tile={DEFAULT_TILE}) or similar")
@@ -69,6 +72,14 @@ def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
     return tile
+
+
+def model_min_size(info, config: PredictConfig) -> int:
+    """``config.min_size``, or with -1 the model's learned minimum object size (0 if none);
+    ``info`` is a ModelInfo or a metadata dict."""
+    from ..io.recipe_meta import learned_min_size
+
+    return config.min_size if config.min_size >= 0 else learned_min_size(info)
 
 
 def model_threshold(info: ModelInfo, config: PredictConfig) -> float:

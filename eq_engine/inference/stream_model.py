@@ -31,6 +31,7 @@ from .predictor import (
     check_image_channels,
     flip_tta,
     load_for_prediction,
+    model_min_size,
     model_threshold,
     model_tile,
 )
@@ -215,7 +216,8 @@ def predict_to_files(model, path: str | os.PathLike, paths: dict[str, Path],
         predict_file_streaming(loaded, path, prob, config, on_event=on_event, cancel=cancel)
         postprocess_file(prob, mask_out=paths["mask"], labels_out=paths["labels"],
                          threshold=model_threshold(loaded.info, config),
-                         min_size=config.min_size, fill_holes=config.fill_holes,
+                         min_size=model_min_size(loaded.info, config),
+                         fill_holes=config.fill_holes,
                          on_event=on_event, cancel=cancel)
     finally:
         if "probability" not in paths and prob.exists():

@@ -1,9 +1,12 @@
 """Public names of ``eq_engine.quantification``; ``lazy_loader.attach_stub`` loads them on first use."""
 
 from .features import FEATURES, image_thresholds, instance_labels, measure_glomeruli, tuft_mask
+from .filtering import flag_glomeruli
+from .glomerulus_grades import grade_entry, match_grades, read_grades, write_grades
 from .grade_model_io import load_grade_model, save_grade_model
 from .grading import CVReport, GradeFit, cross_validate, fit_grade_model, grade, grouped_folds
 from .ordinal import GradeModel
 from .pipeline import QuantResult, quantify
 from .scoresheet import ScoreSheet, read_score_sheet
 from .tables import QuantTable, aggregate
+from .validation import GradeValidation, validate_predictions

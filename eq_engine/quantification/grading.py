@@ -26,9 +26,11 @@ from .scoresheet import (
     check_images,
     glomerulus_grades,
     read_score_sheet,
+    sheet_subject_scores,
     subjects_for,
 )
 from .tables import QuantTable, aggregate
+from .validation import GradeValidation, validate_predictions
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +54,14 @@ class CVReport:
     openness_spearman: dict
     folds: list[dict] = field(default_factory=list)
     predictions: QuantTable = field(default_factory=QuantTable)
+    validation: GradeValidation | None = None
 
     def to_dict(self) -> dict:
         return {"level": self.level, "features": list(self.features), "n": self.n,
                 "n_subjects": self.n_subjects, "metrics": self.metrics,
                 "baseline": self.baseline, "openness_spearman": self.openness_spearman,
-                "folds": self.folds}
+                "folds": self.folds,
+                "validation": self.validation.to_dict() if self.validation else None}
 
     def summary(self) -> str:
         """A small text table of the metrics with 95% intervals."""
@@ -69,6 +73,8 @@ class CVReport:
             if m:
                 lines.append(f"  {name:<18} {m['value']:7.3f}  [{m['ci_low']:.3f}, "
                              f"{m['ci_high']:.3f}]")
+        if self.validation is not None:
+            lines.append(self.validation.summary())
         return "\n".join(lines)
 
 
@@ -138,9 +144,15 @@ def training_table(
 
 
 def cross_validate(
-    training: QuantTable, config: QuantConfig = QuantConfig(), *, on_event=None, cancel=None,
+    training: QuantTable, config: QuantConfig = QuantConfig(), *,
+    subject_scores: dict | None = None, on_event=None, cancel=None,
 ) -> CVReport:
-    """Subject-grouped CV of the ordinal model on ``training`` (from :func:`training_table`)."""
+    """Subject-grouped CV of the ordinal model on ``training`` (from :func:`training_table`).
+
+    Fold rows carry the training and held-out mean grades beside the held-out mean prediction
+    (the fold intercept effect); ``validation`` holds within-animal and animal-level agreement
+    (``subject_scores``: animal -> pathologist score).
+    """
     names = tuple(config.grade_features)
     x = np.array([[r[f] for f in names] for r in training.rows], float)
     y = training.column("grade")
@@ -159,7 +171,9 @@ def cross_validate(
         out["baseline"][test] = _median_class(y[train])
         out["fold"][test] = f
         fold_rows.append({"fold": f, "test_subjects": sorted(set(subjects[test].tolist())),
-                          "n_test": int(test.size),
+                          "n_test": int(test.size), "train_mean_grade": float(y[train].mean()),
+                          "test_mean_grade": float(y[test].mean()),
+                          "test_mean_predicted": float(np.nanmean(pred["grade_expected"])),
                           **grading_metrics(y[test], pred["grade_class"],
                                             pred["grade_expected"], pred["p_grade_high"])})
         emit(on_event, Progress("grade-cv", f + 1, len(folds), ",".join(fold_rows[-1]["test_subjects"])))
@@ -176,6 +190,9 @@ def cross_validate(
         openness_spearman=bootstrap_ci(spearman, y, -openness, **kw) if openness is not None
         else {},
         folds=fold_rows, predictions=predictions,
+        validation=validate_predictions(y, out["grade_expected"], out["grade_class"],
+                                        out["p_grade_high"], out["baseline"], subjects,
+                                        subject_scores=subject_scores, **kw),
     )
 
 
@@ -193,7 +210,8 @@ def fit_grade_model(
     if not isinstance(sheet, ScoreSheet):
         sheet = read_score_sheet(sheet, grade_column=grade_column, subject_column=subject_column)
     training, dropped = training_table(table, sheet, config, allow_missing=allow_missing)
-    cv = cross_validate(training, config, on_event=on_event, cancel=cancel) if validate else None
+    cv = cross_validate(training, config, subject_scores=sheet_subject_scores(sheet),
+                        on_event=on_event, cancel=cancel) if validate else None
     names = tuple(config.grade_features)
     x = np.array([[r[f] for f in names] for r in training.rows], float)
     model = fit_ordinal(x, training.column("grade"), names=names, l2=config.grade_l2,

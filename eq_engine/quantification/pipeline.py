@@ -25,9 +25,10 @@ from ..errors import ConfigError, DataError
 from ..events import Finished, Progress, StageStarted, check_cancel, emit
 from ..io.atomic import atomic_write_text
 from .features import measure_glomeruli
+from .filtering import flag_glomeruli
 from .grading import GradeFit, fit_grade_model, grade
 from .ordinal import GradeModel
-from .scoresheet import ScoreSheet, read_score_sheet, subject_of
+from .scoresheet import ScoreSheet, check_images, read_score_sheet, subject_of
 from .tables import QuantTable, aggregate
 
 log = logging.getLogger(__name__)
@@ -134,7 +135,8 @@ def measure_images(
             log.warning("%s: no glomeruli found", path.name)
         tables.append(table)
     emit(on_event, Progress("quantify", len(paths), len(paths), "measured"))
-    return QuantTable.concat(tables, level="glomerulus")
+    return flag_glomeruli(QuantTable.concat(tables, level="glomerulus"),
+                          exclude_border=config.exclude_border)
 
 
 def quantify(
@@ -144,7 +146,7 @@ def quantify(
     grade_model: str | os.PathLike | GradeModel | None = None,
     predict_config: PredictConfig = PredictConfig(), allow_ungraded: bool = False,
     grade_column: str | None = None, subject_column: str | None = None,
-    on_event=None, cancel=None,
+    pixel_size: float | None = None, on_event=None, cancel=None,
 ) -> QuantResult:
     """Segment or read masks, measure glomeruli, optionally fit/apply a grade model, write.
 
@@ -153,6 +155,7 @@ def quantify(
     ``grades``: a score sheet (per glomerulus or per image) used as truth and, with ``fit``
     (the path to write the grade model to), to fit one; ``grade_model``: a fitted model file
     or :class:`GradeModel` to apply. ``fit`` and ``grade_model`` are exclusive.
+    ``pixel_size`` (µm per pixel) puts µm and µm² in ``glomeruli_readable.csv``.
     """
     start = time.perf_counter()
     if fit is not None and grade_model is not None:
@@ -166,6 +169,9 @@ def quantify(
     labels_for = labels_source(source, predict_config)
     table = measure_images(paths, labels_for, config, on_event=on_event, cancel=cancel)
     table = with_subjects(table, sheet, config)
+    if sheet is not None:  # no silent n=0: none matching raises, some unmatched warns
+        check_images(sheet, list(dict.fromkeys(r["image"] for r in table.rows)),
+                     allow_missing=True)
     fitted, model = None, grade_model
     if fit is not None:
         from .grade_model_io import save_grade_model
@@ -180,7 +186,8 @@ def quantify(
         model = load_grade_model(grade_model)
     result = tables_for(table, model, sheet)
     result = QuantResult(*result, fit=fitted, grade_model=model)
-    files = write_outputs(result, out, sheet=sheet) if out is not None else {}
+    files = write_outputs(result, out, sheet=sheet, pixel_size=pixel_size) \
+        if out is not None else {}
     if fit is not None:
         files["grade_model"] = Path(fit)
     seconds = time.perf_counter() - start
@@ -229,12 +236,18 @@ def tables_for(
 
 def write_outputs(
     result: QuantResult, out: str | os.PathLike, *, sheet: ScoreSheet | None = None,
+    pixel_size: float | None = None,
 ) -> dict[str, Path]:
-    """Write the CSV tables, the CV report (when fitted) and, with a sheet, the plot."""
+    """Write the CSV tables (``glomeruli_readable.csv``: headers with units, rounded), the CV
+    report (when fitted) and, with a sheet, the plot."""
+    from .presentation import COLUMNS, readable_rows
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    readable = readable_rows(result.glomeruli.rows, list(COLUMNS), pixel_size)
     files = {
         "glomeruli": result.glomeruli.to_csv(out / "glomeruli.csv"),
+        "glomeruli_readable": QuantTable(readable).to_csv(out / "glomeruli_readable.csv"),
         "images": result.images.to_csv(out / "images.csv"),
         "subjects": result.subjects.to_csv(out / "subjects.csv"),
     }

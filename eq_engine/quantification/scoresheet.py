@@ -6,7 +6,7 @@ Image names match measured images by whole stem (``T19_Image9.jpg`` is ``T19_Ima
 
 from __future__ import annotations
 
-import csv
+import logging
 import math
 import os
 import re
@@ -18,10 +18,15 @@ import numpy as np
 from ..errors import DataError
 from .tables import QuantTable
 
+log = logging.getLogger(__name__)
+
 IMAGE_COLUMNS = ("image", "image_name", "filename", "file", "stem")
 SUBJECT_COLUMNS = ("subject", "animal", "patient", "mouse", "donor", "case")
 LABEL_COLUMNS = ("label", "label_id", "glomerulus", "glomerulus_id")
 CENTROID_COLUMNS = (("centroid_y", "centroid_x"), ("y", "x"))
+SUBJECT_SCORE_COLUMNS = ("animal_pathologist_score", "pathologist_score", "animal_score",
+                         "subject_score")
+GRADE_SCALE = (0.0, 3.0)  # endotheliosis 0 (none) .. 3 (severe)
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".svs", ".ome.tif"}
 
 
@@ -53,18 +58,16 @@ def subject_of(stem: str, pattern: str | None) -> str | None:
 
 def read_score_sheet(
     path: str | os.PathLike, *, grade_column: str | None = None,
-    subject_column: str | None = None,
+    subject_column: str | None = None, scale: tuple[float, float] = GRADE_SCALE,
 ) -> ScoreSheet:
-    """Read a grade CSV; the level is ``glomerulus`` when it has a label or centroid column."""
+    """Read a grade sheet (CSV in any common encoding and delimiter, or .xlsx); the level is
+    ``glomerulus`` when it has a label or centroid column. Grades outside ``scale`` are
+    rejected, naming their lines."""
+    from .sheet_files import parse_number, read_rows
+
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.DictReader(fh)
-            raw = list(reader)
-            columns = [c.strip() for c in reader.fieldnames or []]
-    except OSError as exc:
-        raise DataError(f"cannot read score sheet {path}: {exc}") from exc
-    lower = {c.lower(): c for c in columns}
+    columns, raw, info = read_rows(path)
+    lower = {c.lower(): c for c in columns if c}
     image_col = _pick(lower, IMAGE_COLUMNS, path, "an image column (e.g. 'image')")
     grade_col = grade_column or _grade_column(lower, path)
     if grade_col not in columns:
@@ -72,23 +75,36 @@ def read_score_sheet(
     subject_col = subject_column or next((lower[c] for c in SUBJECT_COLUMNS if c in lower), None)
     if subject_col and subject_col not in columns:
         raise DataError(f"score sheet {path} has no subject column {subject_col!r}")
+    score_col = next((c for k, c in lower.items() if k in SUBJECT_SCORE_COLUMNS), None)
     label_col = next((lower[c] for c in LABEL_COLUMNS if c in lower), None)
     centroid_cols = next(((lower[y], lower[x]) for y, x in CENTROID_COLUMNS
                           if y in lower and x in lower), None)
-    rows, bad = [], []
-    for i, rec in enumerate(raw, start=2):  # line 1 is the header
-        rec = {(k or "").strip(): (v or "").strip() for k, v in rec.items()}
-        row = {"image": image_stem(rec[image_col]), "grade": _number(rec[grade_col])}
-        if not rec[image_col] or not math.isfinite(row["grade"]):
-            bad.append(f"line {i}: image={rec[image_col]!r} {grade_col}={rec[grade_col]!r}")
+
+    def number(text: str) -> float:
+        return parse_number(text, decimal_comma=info["decimal_comma"])
+
+    rows, bad, outside = [], [], []
+    for line, rec in raw:
+        image, grade_text = rec.get(image_col, ""), rec.get(grade_col, "")
+        row = {"image": image_stem(image), "grade": number(grade_text), "line": line}
+        if not image or not math.isfinite(row["grade"]):
+            bad.append(f"line {line}: image={image!r} {grade_col}={grade_text!r}")
+            continue
+        if not scale[0] <= row["grade"] <= scale[1]:
+            outside.append(f"line {line} ({image}): {grade_text}")
             continue
         if subject_col:
-            row["subject"] = rec[subject_col]
-        if label_col:
-            row["label"] = int(_number(rec[label_col]))
-        elif centroid_cols:
-            row["centroid_y"], row["centroid_x"] = (_number(rec[c]) for c in centroid_cols)
+            row["subject"] = rec.get(subject_col, "")
+        if score_col and rec.get(score_col):
+            row["subject_score"] = rec[score_col]
+        if label_col and math.isfinite(number(rec.get(label_col, ""))):
+            row["label"] = int(number(rec[label_col]))
+        if centroid_cols:  # kept beside the label: it finds the glomerulus after relabelling
+            row["centroid_y"], row["centroid_x"] = (number(rec.get(c, "")) for c in centroid_cols)
         rows.append(row)
+    if outside:
+        raise DataError(f"score sheet {path}: {len(outside)} grade(s) outside the scale "
+                        f"{scale[0]:g}-{scale[1]:g}; fix them: " + "; ".join(outside[:10]))
     if bad:
         raise DataError(f"score sheet {path}: {len(bad)} row(s) without an image or a numeric "
                         f"grade; fix or delete them: " + "; ".join(bad[:10]))
@@ -116,13 +132,6 @@ def _grade_column(lower: dict, path: Path) -> str:
                     f"({candidates or list(lower.values())}); name it 'grade' or pass grade_column")
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return math.nan
-
-
 def _check_duplicates(rows: list[dict], level: str, path: Path) -> None:
     keys = [(r["image"], r.get("label"), r.get("centroid_y"), r.get("centroid_x")) for r in rows]
     seen, dupes = set(), []
@@ -134,40 +143,76 @@ def _check_duplicates(rows: list[dict], level: str, path: Path) -> None:
         raise DataError(f"score sheet {path} grades these {level}s twice: {sorted(set(dupes))}")
 
 
-def check_images(sheet: ScoreSheet, measured: list[str], *, allow_missing: bool = False) -> None:
-    """Raise DataError listing sheet images that were not measured (unknown) and, unless
-    ``allow_missing``, measured images the sheet does not grade (missing)."""
-    graded = {r["image"] for r in sheet.rows}
-    unknown = sorted(graded - set(measured))
-    missing = [] if allow_missing else sorted(set(measured) - graded)
-    if unknown or missing:
-        parts = []
-        if unknown:
-            parts.append(f"{len(unknown)} graded image(s) not among the measured images: "
-                         f"{unknown}")
-        if missing:
-            parts.append(f"{len(missing)} measured image(s) without a grade: {missing}")
-        raise DataError(f"score sheet {sheet.path or ''} does not match the images: "
-                        + "; ".join(parts) + ". Fix the names (whole stems, e.g. 'T19_Image0' or "
-                        "'T19_Image0.jpg'), or allow ungraded images.")
+def check_images(
+    sheet: ScoreSheet, measured: list[str], *, allow_missing: bool = False,
+) -> list[str]:
+    """Match the sheet's image names to the ``measured`` images (whole stems).
+
+    No sheet row matching any image is a DataError; rows naming images that were not measured
+    are logged as a warning naming their lines and returned (``"line 7: T19_Image5"``); measured
+    images the sheet does not grade are a DataError unless ``allow_missing``.
+    """
+    measured_set = set(measured)
+    unmatched = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows
+                 if r["image"] not in measured_set]
+    hint = ("Fix the names (whole stems, e.g. 'T19_Image0' or 'T19_Image0.jpg') or measure "
+            "those images.")
+    if len(unmatched) == len(sheet.rows):
+        raise DataError(f"score sheet {sheet.path or ''}: none of its {len(sheet.rows)} rows "
+                        f"names a measured image ({unmatched[:5]}; measured e.g. "
+                        f"{sorted(measured_set)[:5]}). {hint}")
+    if unmatched:
+        log.warning("score sheet %s: %d row(s) name images that were not measured and are "
+                    "ignored: %s", sheet.path, len(unmatched), "; ".join(unmatched[:20]))
+    missing = [] if allow_missing else sorted(measured_set - {r["image"] for r in sheet.rows})
+    if missing:
+        extra = f"; rows naming images not among the measured images: {unmatched[:20]}" if unmatched else ""
+        raise DataError(f"score sheet {sheet.path or ''} does not grade {len(missing)} measured "
+                        f"image(s) without a grade: {missing}{extra}. {hint} Or allow ungraded "
+                        "images.")
+    return unmatched
+
+
+def sheet_subject_scores(sheet: ScoreSheet | None) -> dict[str, str]:
+    """subject -> the animal-level score in the sheet (e.g. ``animal_pathologist_score``)."""
+    if sheet is None:
+        return {}
+    out: dict[str, str] = {}
+    for row in sheet.rows:
+        subject = row.get("subject") or subject_of(row["image"], None)
+        if subject and row.get("subject_score"):
+            out.setdefault(subject, row["subject_score"])
+    return out
 
 
 def glomerulus_grades(table: QuantTable, sheet: ScoreSheet) -> list[float]:
-    """Grade of every row of a glomerulus ``table`` from a glomerulus sheet (NaN if ungraded);
-    a sheet glomerulus that matches no measured one raises DataError listing them."""
+    """Grade of every row of a glomerulus ``table`` from a glomerulus sheet (NaN if ungraded).
+
+    A sheet row with a centroid matches the measured glomerulus nearest to it (within its
+    radius), so grades survive relabelled or re-segmented masks; without one, ``label`` is used.
+    Rows of unmeasured images are skipped (see :func:`check_images`); a row of a measured image
+    that matches no glomerulus raises DataError naming it.
+    """
     index = {(r["image"], r["label"]): i for i, r in enumerate(table.rows)}
+    measured = {r["image"] for r in table.rows}
     grades = [math.nan] * len(table.rows)
     unknown = []
     for entry in sheet.rows:
-        i = index.get((entry["image"], entry["label"])) if "label" in entry else \
-            _nearest(table, entry)
+        if entry["image"] not in measured:
+            continue
+        has_centroid = all(math.isfinite(entry.get(k, math.nan))
+                           for k in ("centroid_y", "centroid_x"))
+        i = _nearest(table, entry) if has_centroid else index.get((entry["image"],
+                                                                   entry.get("label")))
         if i is None:
-            unknown.append(f"{entry['image']}#{entry.get('label', (entry.get('centroid_y'), entry.get('centroid_x')))}")
+            where = (f"centroid ({entry['centroid_y']:.0f}, {entry['centroid_x']:.0f})"
+                     if has_centroid else f"label {entry.get('label')}")
+            unknown.append(f"line {entry.get('line', '?')}: {entry['image']} {where}")
         else:
             grades[i] = entry["grade"]
     if unknown:
         raise DataError(f"score sheet {sheet.path}: {len(unknown)} graded glomerul(i) match no "
-                        f"measured glomerulus (image#label or centroid): {unknown[:20]}")
+                        f"measured glomerulus: {unknown[:20]}")
     return grades
 
 

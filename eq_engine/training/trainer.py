@@ -95,9 +95,9 @@ def resolve_settings(config: TrainConfig, info: DeviceInfo,
         if config.arch not in ("auto", base.arch):
             raise ConfigError(f"arch={config.arch!r} but the model to continue is "
                               f"{base.arch!r}; use arch='auto' or the same architecture")
-        if config.scale not in (1.0, base.scale):
+        if config.scale not in (0.0, 1.0, base.scale):
             raise ConfigError(f"scale={config.scale} but the model to continue was trained at "
-                              f"scale {base.scale}; leave scale at 1 or use the same value")
+                              f"scale {base.scale}; leave scale at auto (0) or use the same value")
         arch, scale = base.arch, base.scale
         tile = config.size or base.tile
     return Resolved(arch, tile, config.batch_size or defaults["batch_size"], scale, info,
@@ -133,7 +133,9 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
     if resume_from:
         base_state, meta = load_weights(resume_from)
         base = ModelInfo.from_metadata(meta)
-    resolved = resolve_settings(config, pick_device(config.device), base)
+    device = pick_device(config.device)
+    config, recipe = recipe_for(data, config, device, base)
+    resolved = resolve_settings(config, device, base)
     emit(on_event, StageStarted("prepare", "reading and normalising training data"))
     prepared = prepare_session_data(data, config, resolved,
                                     norm=dict(base.normalization) if base else None,
@@ -148,9 +150,22 @@ def train(data: Any, config: TrainConfig, *, out: str | os.PathLike | None = Non
         _continue_run(run, base, base_state)
     session = Session(config, resolved, prepared, model, run, _path(out),
                       _path(config.checkpoint_path) or _path(out), on_event, cancel,
-                      parent=dict(base.parent) if base and base.parent else None,
+                      parent=dict(base.parent) if base and base.parent else None, extra_meta=recipe,
                       started=started)
     return fit_stages(session, [Stage("train", config.epochs, config.lr)])
+
+
+def recipe_for(data: Any, config: TrainConfig, info: DeviceInfo,
+               base=None) -> tuple[TrainConfig, dict]:
+    """``config`` with ``scale=0`` (auto) resolved, and the recipe metadata for the model file;
+    a resumed model (``base``, a ModelInfo) keeps its own (see :mod:`.recipe`)."""
+    from ..io.recipe_meta import recipe_entries
+    from .recipe import apply_recipe
+
+    if base is not None:
+        return config, recipe_entries(base)
+    size = config.size or (GPU_DEFAULTS if info.is_gpu else CPU_DEFAULTS)["size"]
+    return apply_recipe(data, config, size=size)
 
 
 def _path(value) -> Path | None:

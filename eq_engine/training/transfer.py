@@ -124,14 +124,16 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
         Stage,
         fit_stages,
         prepare_session_data,
+        recipe_for,
         resolve_settings,
         seed_everything,
     )
 
     started = time.perf_counter()
     base_state, base, base_path = _load_base(config)
-    tcfg = config.train.replace(arch=base.arch)
-    resolved = resolve_settings(tcfg, pick_device(tcfg.device))
+    device = pick_device(config.train.device)
+    tcfg, recipe = recipe_for(data, config.train.replace(arch=base.arch), device)
+    resolved = resolve_settings(tcfg, device)
     emit(on_event, StageStarted("prepare", "reading and normalising training data"))
     prepared = prepare_session_data(data, tcfg, resolved)
     check_cancel(cancel)
@@ -142,7 +144,7 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
     extra = {"transfer": {"freeze_epochs": config.freeze_epochs,
                           "unfreeze_epochs": config.unfreeze_epochs,
                           "lr_divisor": config.lr_divisor, "copied": len(report.copied),
-                          "adapted": report.adapted, "skipped": len(report.skipped)}}
+                          "adapted": report.adapted, "skipped": len(report.skipped)}, **recipe}
     out_path = Path(out) if out else None
     session = Session(tcfg, resolved, prepared, model, RunLog(), out_path,
                       Path(tcfg.checkpoint_path) if tcfg.checkpoint_path else out_path,
@@ -159,7 +161,7 @@ def transfer_train(data: Any, config: TransferConfig, *, out: str | os.PathLike 
         scratch_out = out_path.with_name(f"{out_path.stem}_scratch{out_path.suffix}") if out_path else None
         scratch_session = Session(tcfg, resolved, prepared, scratch_model, RunLog(), scratch_out,
                                   scratch_out, on_event, cancel, name="scratch",
-                                  extra_meta={"baseline_for": str(out_path or "transfer")})
+                                  extra_meta={"baseline_for": str(out_path or "transfer"), **recipe})
         epochs = config.freeze_epochs + config.unfreeze_epochs
         scratch = fit_stages(scratch_session, [Stage("scratch", epochs, lr)])
     rows, text = comparison_table(transfer.history, scratch.history if scratch else None,

@@ -24,6 +24,7 @@ def test_prediction_adds_layers_and_slider_relabels(make_napari_viewer, qtbot, e
     assert "task: mitochondria" in dock.model_info.text() and "arch: resnet18" in dock.model_info.text()
     dock.device.setCurrentText("cpu")
     dock.fill_holes.setChecked(False)  # an untrained model's speckle would fill up entirely
+    dock.min_size.setValue(0)  # keep every object, as the expected postprocess() call below
     with qtbot.waitSignal(dock.jobs.idle, timeout=240_000):
         dock.jobs.start_button.click()
     prob = viewer.layers["slice probability"]

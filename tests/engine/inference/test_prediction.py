@@ -121,3 +121,17 @@ def test_real_unet_model_file(tmp_path):
         predict(path, images[0], PredictConfig(tile=48, device="cpu"))
     gray = predict(path, images[0].mean(axis=2).astype(np.uint8), PredictConfig(device="cpu"))
     assert gray.probability.shape == (80, 72)
+
+
+def test_learned_clean_up_and_prediction_tile_come_from_the_model():
+    from eq_engine.io.recipe_meta import recipe_metadata
+
+    image = blob_image()
+    image[5:8, 5:8] = 220  # a 9-px speck beside the 1200-px blob
+    model = numpy_model(1)
+    model.metadata.update(recipe_metadata(postprocess={"fill_holes": True, "min_size": 100},
+                                          predict_tile=64))
+    pred = predict(model, image)
+    assert pred.tile == 64 and pred.labels.max() == 1 and not pred.mask[5:8, 5:8].any()
+    kept = predict(model, image, PredictConfig(min_size=0, tile=32))  # explicit values win
+    assert kept.tile == 32 and kept.labels.max() == 2

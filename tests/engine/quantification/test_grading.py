@@ -136,7 +136,7 @@ def test_glomerulus_sheet_by_label_and_by_centroid(tmp_path):
         "glomerulus"
     bad = by_label + ["S1_img0,99,1"]
     (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
-    with pytest.raises(DataError, match=r"S1_img0#99"):
+    with pytest.raises(DataError, match=r"S1_img0 label 99"):
         fit_grade_model(table, tmp_path / "bad.csv", FAST)
 
 

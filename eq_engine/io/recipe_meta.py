@@ -1,0 +1,51 @@
+"""Model metadata written by the training recipe: scale policy, learned clean-up, prediction tile.
+
+The one place these keys are read and written, so that moving them into the model-info record
+is a change here only. Models without them (older files) get the old behaviour: no clean-up
+beyond filling holes, and the training crop as the prediction tile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+SCALE_POLICY = "scale_policy"
+POSTPROCESS = "postprocess"
+PREDICT_TILE = "predict_tile"
+
+
+def recipe_metadata(*, scale_policy: dict | None = None, postprocess: dict | None = None,
+                    predict_tile: int | None = None) -> dict:
+    """The metadata entries for a model file (only those given)."""
+    out = {}
+    if scale_policy is not None:
+        out[SCALE_POLICY] = dict(scale_policy)
+    if postprocess is not None:
+        out[POSTPROCESS] = dict(postprocess)
+    if predict_tile:
+        out[PREDICT_TILE] = int(predict_tile)
+    return out
+
+
+def _entries(meta) -> Mapping:
+    """A ModelInfo keeps these keys in ``extra``; a plain metadata dict has them at the top."""
+    extra = getattr(meta, "extra", None)
+    return extra if isinstance(extra, Mapping) else meta
+
+
+def recipe_entries(meta) -> dict:
+    """The recipe entries of an existing model's metadata (to carry them over on resume)."""
+    meta = _entries(meta)
+    return {k: meta[k] for k in (SCALE_POLICY, POSTPROCESS, PREDICT_TILE) if k in meta}
+
+
+def learned_min_size(meta) -> int:
+    """Objects under this many full-resolution pixels are dropped (0: keep all)."""
+    value = (_entries(meta).get(POSTPROCESS) or {}).get("min_size", 0)
+    return int(value) if isinstance(value, (int, float)) and value > 0 else 0
+
+
+def predict_tile(meta) -> int:
+    """The tile the model prefers at prediction (0: none stored)."""
+    value = _entries(meta).get(PREDICT_TILE, 0)
+    return int(value) if isinstance(value, (int, float)) and value > 0 else 0

@@ -1,0 +1,66 @@
+"""The training recipe's data-driven choices, made once from the training masks.
+
+- ``scale=0`` ("auto"): :func:`eq_engine.data.objects.choose_scale` from the objects' size;
+- post-processing for prediction (fill holes, minimum object size) from the smallest object;
+- the prediction tile: :data:`PREDICT_TILE` px (a fully convolutional net needs no training-size
+  tiles at prediction; fewer, larger tiles waste less on overlaps), never below the crop size.
+
+All of it is stored in the model file through :mod:`eq_engine.io.recipe_meta`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+PREDICT_TILE = 512  # px at the model's scale; bounded by CPU memory at batch 8
+
+
+def _masks(data: Any):
+    """Every training mask of ``data``, read without its image where it is a file."""
+    import os
+
+    from ..io.datasets import Pair, find_pairs
+    from ..io.images import read_mask
+
+    entries = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    for entry in entries:
+        if isinstance(entry, (str, os.PathLike)):
+            yield from (read_mask(p.mask) for p in find_pairs(entry))
+        elif isinstance(entry, Pair):
+            yield read_mask(entry.mask)
+        else:
+            yield np.asarray(entry[-1])
+
+
+def _mask_planes(data: Any):
+    """Every 2D training mask of ``data`` at full resolution (stacks slice by slice)."""
+    for mask in _masks(data):
+        if mask.ndim == 3 and mask.shape[-1] in (3, 4):
+            mask = mask[..., 0]  # an RGB-saved mask (2D); a stack has many more than 4 slices
+        yield from (mask if mask.ndim == 3 else [mask])
+
+
+def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainConfig, dict]:
+    """``config`` with an automatic scale resolved, and the recipe's model metadata."""
+    from ..data.objects import TARGET_DIAMETER, choose_scale, learned_postprocess, object_stats
+    from ..io.recipe_meta import recipe_metadata
+
+    stats = object_stats(_mask_planes(data))
+    policy = {"mode": "auto" if config.scale == 0 else "fixed",
+              "object_median_diameter_px": stats.median_diameter,
+              "n_objects": stats.n_objects, "target_diameter_px": TARGET_DIAMETER}
+    if config.scale == 0:
+        config = config.replace(scale=choose_scale(stats))
+        log.info("scale auto: median object %.0f px across -> scale %.4f (%d objects)",
+                 stats.median_diameter, config.scale, stats.n_objects)
+    policy["scale"] = config.scale
+    tile = max(PREDICT_TILE, size)
+    return config, recipe_metadata(scale_policy=policy, postprocess=learned_postprocess(stats),
+                                   predict_tile=tile)

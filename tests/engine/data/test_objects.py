@@ -1,0 +1,53 @@
+"""Object sizes from training masks -> automatic scale and learned clean-up (hand-made masks)."""
+
+import numpy as np
+import pytest
+
+from eq_engine.data.objects import (
+    MIN_SIZE_FRACTION,
+    TARGET_DIAMETER,
+    ObjectStats,
+    choose_scale,
+    learned_postprocess,
+    object_stats,
+)
+from eq_engine.errors import DataError
+from eq_engine.io.recipe_meta import learned_min_size, predict_tile, recipe_metadata
+
+
+def _disk(shape, centre, radius):
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius ** 2
+
+
+def test_stats_skip_border_cut_objects_and_specks():
+    mask = np.zeros((400, 400), np.uint8)
+    mask |= _disk(mask.shape, (100, 100), 40)  # whole, area ~5027
+    mask |= _disk(mask.shape, (250, 250), 60)  # whole, area ~11310
+    mask |= _disk(mask.shape, (0, 300), 30)  # cut by the border: not counted
+    mask[380, 20] = 1  # a 1-px speck: counted in the median, never as the smallest object
+    stats = object_stats([mask])
+    assert stats.n_objects == 3 and stats.n_images == 1
+    areas = [int(_disk(mask.shape, (100, 100), 40).sum()), int(_disk(mask.shape, (250, 250), 60).sum())]
+    assert stats.min_area == areas[0]
+    assert stats.median_diameter == pytest.approx(np.sqrt(4 * areas[0] / np.pi))
+
+
+def test_scale_gives_the_target_diameter_and_never_upsamples():
+    big = ObjectStats(10, median_diameter=4 * TARGET_DIAMETER, min_area=100, n_images=2)
+    assert choose_scale(big) == pytest.approx(0.25)
+    small = ObjectStats(10, median_diameter=TARGET_DIAMETER / 3, min_area=10, n_images=2)
+    assert choose_scale(small) == 1.0
+
+
+def test_empty_masks_name_the_fix():
+    with pytest.raises(DataError, match="scale"):
+        object_stats([np.zeros((8, 8), np.uint8)])
+
+
+def test_learned_postprocess_round_trips_through_the_metadata():
+    stats = ObjectStats(3, 50.0, min_area=2000, n_images=1)
+    meta = recipe_metadata(postprocess=learned_postprocess(stats), predict_tile=512)
+    assert learned_min_size(meta) == int(MIN_SIZE_FRACTION * 2000)
+    assert predict_tile(meta) == 512
+    assert learned_min_size({}) == 0 and predict_tile({}) == 0  # older model files
