@@ -1,8 +1,10 @@
 """Data and Annotation dock: browse a dataset folder, load pairs, annotate, save masks.
 
-The folder is checked with :func:`eq_engine.io.datasets.check_dataset` in a thread and re-checked
-when files change. Masks are saved with :func:`eq_engine.io.images.write_mask` (atomic); an
-existing mask is only replaced after the user confirms.
+The folder is checked with :func:`eq_engine.check_dataset` in a thread and re-checked when files
+change: first from the file headers (fast), then with every image decoded, so a damaged file is
+marked before anyone clicks it. The open folder becomes the app state's dataset (Train and
+Evaluate follow it). Masks are saved with :func:`eq_engine.write_mask` (atomic); an existing mask
+is only replaced after the user confirms.
 """
 
 from __future__ import annotations
@@ -26,15 +28,19 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from eq_engine.errors import EngineError
+from eq_engine import EngineError
 
+from . import notify
+from .app_state import state_for
 from .inputs import LayerChoice, PathEdit
+from .layer_data import IMAGE_KEY, MASK_KEY, layer_array
+from .opened_masks import name_opened_masks
 from .pyside_guard import guard
-from .train_dock import layer_array
 from .workers import thread_worker_call
 
-MASK_KEY = "eq_mask_path"  # Labels layer metadata: where this annotation is saved
 REFRESH_MS = 300
+BAD_PAIR_KINDS = ("unreadable", "shape_mismatch", "non_binary_mask")  # listed with their status
+BAD_STATES = ("unreadable", "shapes differ", "mask not binary")
 
 
 def default_mask_path(root: Path, image: Path) -> Path:
@@ -46,7 +52,7 @@ def default_mask_path(root: Path, image: Path) -> Path:
 
 def load_pair(image_path: Path, mask_path: Path | None):
     """Read an image and (optionally) its mask; runs in a thread."""
-    from eq_engine.io.images import read_image, read_mask
+    from eq_engine import read_image, read_mask
 
     image = read_image(image_path)
     mask = read_mask(mask_path, binary=False) if mask_path is not None else None
@@ -57,11 +63,14 @@ class DataDock(QWidget):
     """napari dock widget: Data and Annotation."""
 
     def __init__(self, napari_viewer) -> None:
-        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        guard()  # a safety net against PySide6 reference leaks: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
+        self.state = state_for(napari_viewer)
+        name_opened_masks(napari_viewer)
         self.report = None
-        self.rows: list[tuple[str, Path, Path | None]] = []
+        self.rows: list[tuple[str, Path | None, Path | None]] = []
+        self.states: list[str] = []  # the status column of each row
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.folder = PathEdit("dir", placeholder="dataset folder (images/ + masks/)")
@@ -111,6 +120,7 @@ class DataDock(QWidget):
         self._refresh_timer.setInterval(REFRESH_MS)
         self._refresh_timer.timeout.connect(self.refresh)
         self._checking = False
+        self.decoded = False  # the report shown comes from decoding every image
 
     # -- dataset ------------------------------------------------------------------------------
     @property
@@ -129,11 +139,15 @@ class DataDock(QWidget):
         watch = [str(p) for p in (root, root / "images", root / "masks") if p.is_dir()]
         if watch:
             self._watcher.addPaths(watch)
+        self.state.dataset = root
         self.refresh()
 
-    def refresh(self) -> None:
-        """Re-check the dataset folder in a thread (also runs when its files change)."""
-        from eq_engine.io.datasets import check_dataset
+    def refresh(self, *, decode: bool = False) -> None:
+        """Re-check the dataset folder in a thread (also runs when its files change).
+
+        The header check comes first; a second pass then decodes every image.
+        """
+        from eq_engine import check_dataset
 
         root = self.root
         if root is None or self._checking:
@@ -141,12 +155,17 @@ class DataDock(QWidget):
                 self._refresh_timer.start()  # check again once the running check is done
             return
         self._checking = True
-        self.summary.setText(f"checking {root} …")
-        thread_worker_call(check_dataset, root, on_result=self._on_report,
-                           on_error=self._on_check_error, on_finished=self._check_done)
+        self.summary.setText(f"{'decoding the images of' if decode else 'checking'} "
+                             f"{notify.shorten_path(str(root))} …")
+        thread_worker_call(check_dataset, root, decode_images=decode,
+                           on_result=lambda report: self._on_report(report, decoded=decode),
+                           on_error=self._on_check_error,
+                           on_finished=lambda: self._check_done(decode))
 
-    def _check_done(self) -> None:
+    def _check_done(self, decoded: bool) -> None:
         self._checking = False
+        if not decoded and self.report is not None and self.report.root == self.root:
+            self.refresh(decode=True)
 
     def _on_check_error(self, exc) -> None:
         self.report = None
@@ -155,15 +174,19 @@ class DataDock(QWidget):
         self.problems.clear()
         self.summary.setText(f"cannot open this dataset: {exc}")
 
-    def _on_report(self, report) -> None:
-        self.report = report
-        rows = [(p.stem, p.image, p.mask, "ok") for p in report.pairs]
+    def _on_report(self, report, *, decoded: bool = False) -> None:
+        self.report, self.decoded = report, decoded
+        ok = "ok" if decoded else "ok (header)"
+        rows = [(p.stem, p.image, p.mask, ok) for p in report.pairs]
         for problem in report.problems:
             if problem.kind == "unpaired_image" and problem.paths:
                 image = Path(problem.paths[0])
                 rows.append((image.stem, image, None, "no mask yet"))
+            elif problem.kind in BAD_PAIR_KINDS and problem.paths:
+                rows.append(_bad_row(problem))
         rows.sort(key=lambda r: r[0])
         self.rows = [(stem, image, mask) for stem, image, mask, _ in rows]
+        self.states = [state for *_, state in rows]
         self.table.setRowCount(len(rows))
         for i, (stem, _image, mask, state) in enumerate(rows):
             for j, text in enumerate((stem, mask.name if mask else "—", state)):
@@ -172,7 +195,8 @@ class DataDock(QWidget):
         for problem in report.problems:
             self.problems.addItem(f"{problem.severity}: {problem.message}")
         self.summary.setText(f"{len(report.pairs)} usable pairs, {report.n_images} images, "
-                             f"{len(report.problems)} problems")
+                             f"{len(report.problems)} problems"
+                             + ("" if decoded else "; decoding every image to be sure …"))
 
     # -- loading ------------------------------------------------------------------------------
     def load_row(self, row: int) -> None:
@@ -181,6 +205,9 @@ class DataDock(QWidget):
         An image that is already open is only selected: its labels may hold unsaved edits.
         """
         stem, image, mask = self.rows[row]
+        if image is None or self.states[row] in BAD_STATES:
+            self.status.setText(f"{stem}: {self.states[row]}; see the problems below")
+            return
         if stem in self.viewer.layers:
             self.viewer.layers.selection.active = self.viewer.layers[stem]
             self.image_layer.set_layer(self.viewer.layers[stem])
@@ -199,7 +226,7 @@ class DataDock(QWidget):
         target = mask_path or default_mask_path(root, image_path)
         if mask is not None:
             labels = self.viewer.add_labels(mask.astype(np.int32), name=f"{name} mask", opacity=0.5,
-                                            metadata={MASK_KEY: str(target)})
+                                            metadata={MASK_KEY: str(target), IMAGE_KEY: name})
             self.labels_layer.set_layer(labels)
         self.image_layer.set_layer(layer)
         self.status.setText(f"loaded {image_path.name}" + (f" + {mask_path.name}" if mask_path else ""))
@@ -215,7 +242,8 @@ class DataDock(QWidget):
         shape = data.shape[:-1] if image.rgb else data.shape
         labels = self.viewer.add_labels(np.zeros(shape, np.int32), name=f"{image.name} annotation",
                                         scale=image.scale, translate=image.translate,
-                                        metadata={MASK_KEY: str(self._mask_target(image))})
+                                        metadata={MASK_KEY: str(self._mask_target(image)),
+                                                  IMAGE_KEY: image.name})
         self._start_painting(labels)
         return labels
 
@@ -256,7 +284,7 @@ class DataDock(QWidget):
 
         An existing file is replaced only when the user confirms; returns the written path.
         """
-        from eq_engine.io.images import write_mask
+        from eq_engine import write_mask
 
         labels = self.labels_layer.layer()
         if labels is None:
@@ -292,8 +320,17 @@ class DataDock(QWidget):
         return answer == QMessageBox.StandardButton.Yes
 
     def _show_error(self, exc) -> None:
-        from napari.utils.notifications import show_error
+        self.status.setText(notify.show_error("data", exc))
 
-        self.status.setText(str(exc))
-        show_error(f"EQ data: {exc}")
+
+def _bad_row(problem) -> tuple:
+    """A table row for a pair that failed a check: (stem, image, mask, status)."""
+    image = mask = None
+    for path in (Path(p) for p in problem.paths):
+        if path.parent.name == "masks" or path.stem.endswith("_mask"):
+            mask = path
+        else:
+            image = path
+    stem = image.stem if image is not None else mask.stem.removesuffix("_mask")
+    return stem, image, mask, BAD_STATES[BAD_PAIR_KINDS.index(problem.kind)]
 

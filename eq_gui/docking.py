@@ -1,35 +1,65 @@
-"""Put the EQ docks into a napari window (tabbed), and find them again."""
+"""Open, find and raise the EQ docks of a napari window, by their manifest names.
+
+Docks are named as napari's Plugins menu names them ("Quantify (EQ studio)"), so the menu's check
+marks follow the docks the launcher opened and the menu never opens a second copy. Dock classes
+are looked up in the plugin manifest (``napari.yaml``) by display name, so this module imports
+no dock: a dock may open another one (Train's "Load model in Predict") without importing it.
+"""
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
+from pathlib import Path
+
+PLUGIN = "eq"
 DOCKS = ("Data and Annotation", "Train", "Predict", "Evaluate", "Quantify")
 
 
-def _dock_class(name: str):
-    from .data_dock import DataDock
-    from .evaluate_dock import EvaluateDock
-    from .predict_dock import PredictDock
-    from .quantify_dock import QuantifyDock
-    from .train_dock import TrainDock
+@cache
+def _manifest():
+    """The EQ manifest: the registered one, else the file beside this module (source tree)."""
+    from npe2 import PluginManager, PluginManifest
 
-    return {"Data and Annotation": DataDock, "Train": TrainDock, "Predict": PredictDock,
-            "Evaluate": EvaluateDock, "Quantify": QuantifyDock}[name]
+    try:
+        return PluginManager.instance().get_manifest(PLUGIN)
+    except KeyError:
+        return PluginManifest.from_file(Path(__file__).with_name("napari.yaml"))
+
+
+def plugin_display_name() -> str:
+    return _manifest().display_name
+
+
+def full_name(name: str) -> str:
+    """The dock's title as napari's Plugins menu writes it: ``"<dock> (<plugin display>)"``."""
+    from napari.plugins import menu_item_template
+
+    return menu_item_template.format(plugin_display_name(), name)
+
+
+def dock_class(name: str):
+    """The widget class of EQ dock ``name`` (its manifest ``python_name``)."""
+    manifest = _manifest()
+    commands = {c.id: c.python_name for c in manifest.contributions.commands}
+    for widget in manifest.contributions.widgets:
+        if widget.display_name == name:
+            module, _, attr = commands[widget.command].partition(":")
+            return getattr(importlib.import_module(module), attr)
+    raise KeyError(f"no EQ dock named {name!r}; known: {DOCKS}")
 
 
 def show_dock(viewer, name: str, *, tabify: bool = True):
-    """Open EQ dock ``name`` (or raise it if open) and return its widget.
+    """Open EQ dock ``name`` (or raise it if open) and return its widget."""
+    from .resources import icon
 
-    Goes through the plugin manifest so the Plugins menu knows the dock; without an installed
-    manifest (a bare source checkout) the widget is docked directly.
-    """
-    existing = find_dock(viewer, _dock_class(name))
-    if existing is not None:
-        return existing
-    try:
-        _, widget = viewer.window.add_plugin_dock_widget("eq", name, tabify=tabify)
-    except (KeyError, ValueError, LookupError):  # plugin not registered in this environment
-        widget = _dock_class(name)(viewer)
-        viewer.window.add_dock_widget(widget, name=name, area="right", tabify=tabify)
+    widget = viewer.window.dock_widgets.get(full_name(name))
+    if widget is None:
+        widget = dock_class(name)(viewer)
+        dock = viewer.window.add_dock_widget(widget, name=full_name(name), area="right",
+                                             tabify=tabify)
+        dock.setWindowIcon(icon(name))  # shown on the dock's tab
+    raise_dock(widget)
     return widget
 
 

@@ -8,7 +8,6 @@ Runs only in the worker process, which is the only EQ process allowed to import 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 import os
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 _state = {"threads": False}
+_models: dict[tuple, Any] = {}  # the last model this worker loaded, by file identity and device
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +28,34 @@ def _setup_torch() -> None:
         _state["threads"] = True
 
 
+def cached_model(path, device: str):
+    """The loaded model of file ``path`` on ``device``: read once per warm worker, not per click.
+
+    The file's size and modification time are part of the key, so a model retrained into the
+    same file is read again. Only the last model is kept (a 124 MB resnet34 U-Net is enough).
+    """
+    from pathlib import Path
+
+    from eq_engine import load_model
+
+    file = Path(path).expanduser().resolve()
+    stat = file.stat()
+    key = (str(file), stat.st_mtime_ns, stat.st_size, device)
+    if key not in _models:
+        _models.clear()  # drop the previous model before loading the next one
+        _models[key] = load_model(file, device=device)
+        log.info("loaded %s on %s (kept for the next job)", file.name, device)
+    return _models[key]
+
+
+def _model(payload: dict, config):
+    """The payload's model, loaded through the cache when it is a file path."""
+    model = payload["model"]
+    if isinstance(model, (str, os.PathLike)):
+        return cached_model(model, getattr(config, "device", "auto") if config else "auto")
+    return model
+
+
 def used_gpu() -> bool:
     """Whether this process initialised CUDA (then it is retired to free GPU memory)."""
     torch = sys.modules.get("torch")
@@ -35,16 +63,15 @@ def used_gpu() -> bool:
 
 
 def warmup(payload: dict, *, on_event=None, cancel=None) -> dict:
-    """Import the torch stack ahead of the first real job."""
+    """Import the torch stack ahead of the first real job (touching a public name of each
+    package loads the module behind it)."""
+    import eq_engine
+
     _setup_torch()
     loaded = []
-    for name in ("eq_engine.training", "eq_engine.inference", "eq_engine.training.transfer"):
-        try:
-            importlib.import_module(name)
-            loaded.append(name)
-        except ModuleNotFoundError as exc:
-            if not (exc.name and name.startswith(exc.name)):
-                raise
+    for name in ("train", "transfer_train", "predict"):
+        getattr(eq_engine, name)
+        loaded.append(name)
     return {"loaded": loaded}
 
 
@@ -105,10 +132,10 @@ def train(payload: dict, *, on_event=None, cancel=None):
 
 
 def transfer(payload: dict, *, on_event=None, cancel=None):
-    """``eq_engine.training.transfer.transfer_train(data, config, out=...)`` -> TransferResult."""
+    """``eq_engine.transfer_train(data, config, out=...)`` -> TransferResult."""
     _setup_torch()
+    from eq_engine import transfer_train
     from eq_engine.runs import recorded_run
-    from eq_engine.training.transfer import transfer_train
 
     config, inputs = payload["config"], _paths(payload["data"])
     with recorded_run("transfer", config, inputs=inputs,
@@ -131,8 +158,8 @@ def predict(payload: dict, *, on_event=None, cancel=None):
 
     with recorded_run("predict", payload["config"],
                       models=[("model", p) for p in _paths(payload["model"])]) as run:
-        prediction = engine_predict(payload["model"], payload["image"], payload["config"],
-                                    on_event=on_event, cancel=cancel)
+        prediction = engine_predict(_model(payload, payload["config"]), payload["image"],
+                                    payload["config"], on_event=on_event, cancel=cancel)
         run.metrics.update({"images": 1, "objects": int(prediction.labels.max())})
     return prediction
 

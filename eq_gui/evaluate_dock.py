@@ -1,8 +1,9 @@
 """Evaluate dock: score a prediction against truth, per image and per object.
 
-Layers are scored in a thread (numpy only); a model over a dataset folder runs in a worker
-process. Every number comes from :mod:`eq_engine.evaluation`. Clicking an object row centres
-and zooms the viewer on that object.
+Layers are scored in a thread (numpy only, :func:`eq_engine.evaluation.evaluate_arrays`); a
+model over a dataset folder runs in a worker process. Every number comes from
+:mod:`eq_engine.evaluation`. Clicking an object row centres and zooms the viewer on that object
+and outlines it. The model, the dataset and the prediction layer follow the app state.
 """
 
 from __future__ import annotations
@@ -20,50 +21,46 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from eq_engine.config.inference import EvalConfig
-from eq_engine.errors import EngineError
+from eq_engine import EngineError, EvalConfig
 
+from . import notify
+from .app_state import state_for
 from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
+from .layer_data import MODEL_FILTER, image_name, layer_array
+from .preflight import check_model_file, dataset_pairs
 from .pyside_guard import guard
 from .table_view import RowTable, focus_on
-from .train_dock import MODEL_FILTER, layer_array
 
-IMAGE_COLUMNS = ("image", "dice", "iou", "precision", "recall", "object_precision",
-                 "object_recall", "object_f1", "n_truth_objects", "n_pred_objects")
-OBJECT_COLUMNS = ("image", "kind", "truth_label", "pred_label", "iou", "area", "centroid_z",
-                  "centroid_y", "centroid_x")
+# the columns that matter first; every value is in a row's tooltip and in the CSV export
+IMAGE_COLUMNS = ("image", "dice", "iou", "object_f1", "n_truth_objects", "n_pred_objects")
+OBJECT_COLUMNS = ("image", "kind", "iou", "area", "truth_label", "pred_label")
 
 
 def evaluate_layers(prediction, truth, config: EvalConfig, name: str, *, probability: bool):
     """Score a prediction layer's data against a truth layer's data (runs in a thread).
 
-    A probability map is thresholded at ``config.threshold``; a labels layer counts as its
-    non-zero pixels. Scores and object rows come from :mod:`eq_engine.evaluation.scoring`.
+    A probability map (an Image layer) is thresholded at ``config.threshold``; a labels layer
+    counts as its non-zero pixels. ``name`` is the image's name, shown in the tables.
     """
-    from eq_engine.evaluation.metrics import binarize
-    from eq_engine.evaluation.report import EvalReport
-    from eq_engine.evaluation.scoring import Sample, aggregate, score_sample
+    from eq_engine.evaluation import evaluate_arrays
 
-    prediction, truth = np.asarray(prediction), np.asarray(truth)
+    prediction = np.asarray(prediction)
     if probability:
-        pred, threshold = binarize(prediction.astype(np.float32), threshold=config.threshold), \
-            config.threshold
-    else:
-        pred, threshold = prediction != 0, None
-    row, objects, counts, match = score_sample(Sample(name, truth, pred, threshold),
-                                               match_iou=config.match_iou)
-    return EvalReport([row], objects, aggregate([counts], [match]), source={"layers": name},
-                      config=config.to_dict())
+        prediction = prediction.astype(np.float32, copy=False)
+    elif prediction.dtype.kind == "f":
+        prediction = prediction != 0
+    return evaluate_arrays(prediction, np.asarray(truth), config, name=name)
 
 
 class EvaluateDock(QWidget):
     """napari dock widget: Evaluate."""
 
     def __init__(self, napari_viewer) -> None:
-        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        guard()  # a safety net against PySide6 reference leaks: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
+        self.state = state_for(napari_viewer)
         self.report = None
         self._focus_layer = None
         layout = QVBoxLayout(self)
@@ -91,7 +88,7 @@ class EvaluateDock(QWidget):
         form.addRow("threshold (probabilities)", self.threshold)
         form.addRow("object match IoU", self.match_iou)
         layout.addLayout(form)
-        self.jobs = JobBar("Evaluate")
+        self.jobs = JobBar("Evaluate", state=self.state)
         self.jobs.start_button.clicked.connect(self.start)
         self.jobs.result.connect(self._on_report)
         layout.addWidget(self.jobs)
@@ -110,6 +107,33 @@ class EvaluateDock(QWidget):
         self.export_button.clicked.connect(lambda: self.export())
         layout.addWidget(self.export_button)
         self._on_source()
+        self._follow_state()
+
+    # -- app state ----------------------------------------------------------------------------
+    def _follow_state(self) -> None:
+        events = self.state.events
+        handlers = ((events.model, self._on_state_model), (events.dataset, self._on_state_dataset),
+                    (events.results, self._on_state_results))
+        for signal, handler in handlers:
+            signal.connect(handler)
+        self.destroyed.connect(lambda *_: [s.disconnect(h) for s, h in handlers])
+        self._on_state_model(self.state.model)
+        self._on_state_dataset(self.state.dataset)
+
+    def _on_state_model(self, path) -> None:
+        if path is not None and str(path) != self.model.text():
+            self.model.set_path(path)
+
+    def _on_state_dataset(self, folder) -> None:
+        if folder is not None and not self.dataset.text():
+            self.dataset.set_path(folder)
+
+    def _on_state_results(self, results) -> None:
+        """A new prediction on a layer: score that prediction next."""
+        predicted = results.get("predict") or {}
+        labels = predicted.get("labels")
+        if labels and labels in self.viewer.layers:
+            self.pred_layer.setCurrentText(labels)
 
     def _on_source(self, *_args) -> None:
         layers = self.on_layers.isChecked()
@@ -123,8 +147,6 @@ class EvaluateDock(QWidget):
                           match_iou=round(self.match_iou.value(), 4))
 
     def start(self) -> None:
-        from napari.utils.notifications import show_error
-
         if self.jobs.running:
             return
         try:
@@ -134,18 +156,19 @@ class EvaluateDock(QWidget):
                 if pred is None or truth is None:
                     raise ValueError("choose a prediction layer and a truth layer")
                 self._focus_layer = truth
+                name = image_name(pred) if pred.metadata.get("eq_image") else image_name(truth)
                 self.jobs.start_thread(evaluate_layers, layer_array(pred), layer_array(truth),
-                                       config, pred.name, description="evaluation",
+                                       config, name, description="evaluation",
                                        probability=type(pred).__name__ == "Image")
             else:
                 model, data = self.model.text(), self.dataset.path()
-                if not model or data is None or not data.is_dir():
-                    raise ValueError("choose a model file and a dataset folder")
+                check_model_file(model)  # header and pairs checked before the worker starts
+                dataset_pairs(data)
                 self._focus_layer = None
                 self.jobs.start_engine("evaluate", {"model": model, "data": str(data),
                                                     "config": config}, description="evaluation")
         except (ValueError, EngineError) as exc:
-            show_error(f"EQ evaluation: {exc}")
+            notify.show_error("evaluation", exc)
 
     def _on_report(self, report) -> None:
         self.report = report
@@ -155,6 +178,7 @@ class EvaluateDock(QWidget):
                                    OBJECT_COLUMNS if several else OBJECT_COLUMNS[1:])
         self.aggregate.setText(_aggregate_text(report))
         self.export_button.setEnabled(True)
+        self.state.set_result("evaluate", report)
 
     def go_to_object(self, row: int) -> None:
         """Centre and zoom the viewer on the object of table row ``row``."""

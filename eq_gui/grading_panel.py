@@ -34,8 +34,8 @@ from eq_engine.quantification.glomerulus_grades import (
 )
 
 from .job_bar import JobBar
+from .layer_data import layer_array
 from .quant_overlays import show_values
-from .train_dock import layer_array
 
 
 def fit_from_grades(image, labels, name: str, entries: list[dict], measured: list,

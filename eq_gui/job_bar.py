@@ -2,7 +2,8 @@
 
 The bar runs the job through :func:`eq_gui.workers.engine_worker` (a worker process) or
 :func:`eq_gui.workers.thread_worker_call` (numpy work), mirrors its progress in napari's activity
-area, turns errors into napari notifications and always returns to idle.
+area, turns errors and stops into napari notifications, tells the app state which jobs run, and
+always returns to idle.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import time
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from eq_engine.errors import EngineError
+from eq_engine import Cancelled, EngineError
 from eq_engine.events import BatchEnd, EpochEnd, Finished, Progress, StageStarted
 
-from . import workers
+from . import notify, workers
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,9 @@ class JobBar(QWidget):
     error = Signal(object)
     idle = Signal()
 
-    def __init__(self, start_text: str, parent: QWidget | None = None) -> None:
+    def __init__(self, start_text: str, parent: QWidget | None = None, *, state=None) -> None:
         super().__init__(parent)
+        self._state = state  # the viewer's AppState: told when a job starts and ends
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
@@ -106,6 +108,8 @@ class JobBar(QWidget):
         self.status.setText("")
         self._description = description
         self._napari_bar = progress(total=1000, desc=f"EQ {description}")
+        if self._state is not None:
+            self._state.job_started(description)
 
     # -- stopping -----------------------------------------------------------------------------
     def stop(self) -> None:
@@ -157,21 +161,20 @@ class JobBar(QWidget):
         self.progress.setValue(1000)
         cancelled = bool(getattr(result, "cancelled", False))
         self.progress.setFormat(f"{self._description}: {'stopped' if cancelled else 'done'}")
+        if cancelled:
+            notify.show_info(stopped_message(self._description, result))
         self.result.emit(result)
 
     def _on_error(self, exc) -> None:
-        from napari.utils.notifications import show_error, show_info
-
-        from eq_engine.errors import Cancelled
-
         if isinstance(exc, Cancelled):
             self.progress.setFormat(f"{self._description}: stopped")
-            show_info(f"EQ {self._description} stopped")
+            notify.show_info(f"EQ {self._description} stopped")
         else:
             log.error("EQ %s failed: %s", self._description, exc)
             self.progress.setFormat(f"{self._description}: failed")
-            self.status.setText(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            show_error(f"EQ {self._description} failed: {exc}")
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.status.setText(notify.shorten_paths(first))
+            notify.show_error(f"{self._description} failed", exc)
         self.error.emit(exc)
 
     def _on_finished(self) -> None:
@@ -182,4 +185,15 @@ class JobBar(QWidget):
         self.progress.setRange(0, 1000)
         self.start_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        if self._state is not None:
+            self._state.job_finished(self._description)
         self.idle.emit()
+
+
+def stopped_message(description: str, result) -> str:
+    """What a stopped job left behind: training keeps its best model so far."""
+    main = getattr(result, "transfer", result)  # TransferResult wraps two TrainResults
+    path = getattr(main, "model_path", None)
+    if path:
+        return f"EQ {description} stopped; the best model so far is kept in {path}"
+    return f"EQ {description} stopped before a model was saved"

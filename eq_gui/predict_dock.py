@@ -2,11 +2,14 @@
 
 Prediction runs in a worker process; the probability map comes back once, and the threshold
 slider re-runs only the numpy post-processing (in a thread) to update the Labels layer live.
+The model follows the app state (a model trained in the Train dock, or chosen in Evaluate), and
+each prediction is recorded there for the Evaluate and Quantify docks.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from qtpy.QtCore import Qt
@@ -22,14 +25,15 @@ from qtpy.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from eq_engine.config.inference import PredictConfig
-from eq_engine.errors import EngineError
-from eq_engine.io.model_info import ModelInfo
+from eq_engine import EngineError, ModelInfo, PredictConfig
 
+from . import notify
+from .app_state import state_for
 from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
+from .layer_data import IMAGE_KEY, MODEL_FILTER, image_name, layer_array
+from .preflight import check_model_file
 from .pyside_guard import guard
-from .train_dock import MODEL_FILTER, layer_array
 from .workers import LatestOnly
 
 
@@ -79,10 +83,12 @@ class PredictDock(QWidget):
     """napari dock widget: Predict."""
 
     def __init__(self, napari_viewer) -> None:
-        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        guard()  # a safety net against PySide6 reference leaks: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
+        self.state = state_for(napari_viewer)
         self.info: ModelInfo | None = None
+        self.model_error: str | None = None  # why the chosen file cannot be used
         self.prediction = None
         self.probability_layer = None
         self.labels_layer = None
@@ -126,7 +132,7 @@ class PredictDock(QWidget):
         form.addRow("fill holes", self.fill_holes)
         form.addRow("device", self.device)
         layout.addLayout(form)
-        self.jobs = JobBar("Predict")
+        self.jobs = JobBar("Predict", state=self.state)
         self.jobs.start_button.clicked.connect(self.start)
         self.jobs.result.connect(self._on_result)
         layout.addWidget(self.jobs)
@@ -142,6 +148,15 @@ class PredictDock(QWidget):
                                 on_error=self._on_post_error)
         layout.addStretch(1)
         self._on_source()
+        self.state.events.model.connect(self._on_state_model)
+        self.destroyed.connect(lambda *_: self.state.events.model.disconnect(
+            self._on_state_model))
+        if self.state.model is not None:
+            self.set_model(self.state.model)
+
+    def _on_state_model(self, path) -> None:
+        if path is not None and str(path) != self.model.text():
+            self.set_model(path)
 
     def _on_source(self, *_args) -> None:
         on_layer = self.on_layer.isChecked()
@@ -154,18 +169,18 @@ class PredictDock(QWidget):
         self.model.set_path(path)
 
     def _on_model(self, text: str) -> None:
-        from eq_engine.io.models import read_model_info  # reads the header only: no torch
-
-        self.info = None
+        self.info, self.model_error = None, None
         if not text:
             self.model_info.setText("no model chosen")
             return
         try:
-            self.info = read_model_info(text)
-        except EngineError as exc:
-            self.model_info.setText(f"cannot use this file: {exc}")
+            self.info = check_model_file(text)  # reads the header only: no torch
+        except ValueError as exc:
+            self.model_error = notify.shorten_paths(str(exc))
+            self.model_info.setText(self.model_error)
             return
         self.model_info.setText(describe_model(self.info))
+        self.state.model = Path(text).expanduser()
         if 0 < self.info.threshold < 1:
             self.threshold.setValue(self.info.threshold)
 
@@ -177,13 +192,13 @@ class PredictDock(QWidget):
 
     # -- running ------------------------------------------------------------------------------
     def start(self) -> None:
-        from napari.utils.notifications import show_error
-
         if self.jobs.running:
             return
         try:
+            if self.model_error is not None:
+                raise ValueError(self.model_error)
             if self.info is None:
-                raise ValueError("choose a model file first")
+                raise ValueError("choose a model file (an EQ model, .eqm) first")
             config = self._config()
             if self.on_folder.isChecked():
                 kind, payload = "predict_folder", self._folder_payload(config)
@@ -191,7 +206,7 @@ class PredictDock(QWidget):
                 payload = self._layer_payload(config)
                 kind = "predict_slide" if "slide" in payload else "predict"
         except (ValueError, EngineError) as exc:
-            show_error(f"EQ prediction: {exc}")
+            notify.show_error("prediction", exc)
             return
         self.jobs.start_engine(kind, payload, description="prediction")
 
@@ -219,6 +234,7 @@ class PredictDock(QWidget):
     def _on_result(self, result) -> None:
         if self._source is None:  # batch: files were written
             self.jobs.status.setText(f"{result.summary()}\ninto {self.out_folder.text()}")
+            self.state.set_result("predict", {"folder": self.out_folder.text()})
             return
         if hasattr(result, "plan"):  # a slide: its labels are a multiscale OME-Zarr
             show_slide_labels(self.viewer, result)
@@ -231,17 +247,19 @@ class PredictDock(QWidget):
         """Add (or refresh) the probability Image layer and the instance Labels layer."""
         where = {"scale": source.scale, "translate": source.translate}
         name = source.name
+        meta = {IMAGE_KEY: image_name(source)}
         prob_name, labels_name = f"{name} probability", f"{name} prediction"
         if prob_name in self.viewer.layers:
             self.viewer.layers[prob_name].data = prediction.probability
         else:
             self.viewer.add_image(prediction.probability, name=prob_name, colormap="magma",
                                   opacity=0.5, blending="additive", contrast_limits=(0, 1),
-                                  visible=False, **where)
+                                  visible=False, metadata=dict(meta), **where)
         if labels_name in self.viewer.layers:
             self.viewer.layers[labels_name].data = prediction.labels
         else:
-            self.viewer.add_labels(prediction.labels, name=labels_name, opacity=0.5, **where)
+            self.viewer.add_labels(prediction.labels, name=labels_name, opacity=0.5,
+                                   metadata=dict(meta), **where)
         self.probability_layer = self.viewer.layers[prob_name]
         self.labels_layer = self.viewer.layers[labels_name]
         self.threshold.blockSignals(True)
@@ -250,6 +268,8 @@ class PredictDock(QWidget):
         self.threshold.setEnabled(True)
         n = int(prediction.labels.max()) if prediction.labels.size else 0
         self.jobs.status.setText(f"{n} objects at threshold {prediction.threshold:.2f}")
+        self.state.set_result("predict", {"image": source.name, "labels": labels_name,
+                                          "probability": prob_name, "objects": n})
 
     # -- threshold slider ---------------------------------------------------------------------
     def _on_threshold(self, value: float) -> None:
@@ -269,9 +289,7 @@ class PredictDock(QWidget):
             self.jobs.status.setText(f"{n} objects at threshold {threshold:.2f}")
 
     def _on_post_error(self, exc) -> None:
-        from napari.utils.notifications import show_error
-
-        show_error(f"EQ threshold: {exc}")
+        notify.show_error("threshold", exc)
 
     @property
     def busy(self) -> bool:

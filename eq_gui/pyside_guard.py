@@ -1,15 +1,16 @@
-"""Guard against PySide6's lost references to None and True (seen with PySide6 6.12.0).
+"""Safety net against PySide6 builds that lose references to None and True (6.12.0 does).
 
-With that build every call of a void Qt method from Python (``label.setText``,
+With such a build every call of a void Qt method from Python (``label.setText``,
 ``QApplication.processEvents``, ...) drops one reference to ``None``, and every
 ``Signal.emit`` drops one reference to ``True``. On Python 3.11 these singletons are ordinary
 objects, so a napari session dies with "Fatal Python error: none_dealloc" once as many calls as
 ``None`` has references (~10^5 in napari) have run: minutes of painting or training.
 
-:func:`guard` detects the leak once and, only then, gives ``None``, ``True`` and ``False`` a huge
-reference count, which is what Python 3.12 does for them anyway ("immortal objects"). It never
-runs on Python >= 3.12 or on interpreters other than CPython, and does nothing with a fixed
-PySide6. The real fix is a PySide6 without the leak; this keeps EQ alive meanwhile.
+EQ pins PySide6-Essentials 6.10.3 (constraints.txt), which does not leak; then :func:`guard`
+finds nothing and stays silent. In an environment with a leaking build it gives ``None``,
+``True`` and ``False`` a huge reference count, which is what Python 3.12 does for them anyway
+("immortal objects"), and logs one warning. It never runs on Python >= 3.12 or on interpreters
+other than CPython.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import sys
 
 log = logging.getLogger(__name__)
 
+TESTED_PYSIDE = "6.10.3"  # the version constraints.txt pins
 _BOOST = 1 << 40  # references added to each singleton: far more calls than a session makes
 _PROBES = 64
 _state = {"checked": False, "leaking": False}
@@ -59,6 +61,7 @@ def guard() -> bool:
     import qtpy
 
     log.warning("this PySide6 (%s) loses references to None/True on every Qt call; EQ made "
-                "them permanent so napari does not crash. Install another PySide6 to fix it.",
-                getattr(qtpy, "PYSIDE_VERSION", "?"))
+                "them permanent so napari does not crash. EQ is tested with "
+                "PySide6-Essentials %s (see constraints.txt).",
+                getattr(qtpy, "PYSIDE_VERSION", "?"), TESTED_PYSIDE)
     return True

@@ -21,16 +21,17 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from eq_engine.config.quant import QuantConfig
-from eq_engine.errors import EngineError
+from eq_engine import EngineError, QuantConfig
 
+from . import notify
+from .app_state import state_for
 from .grading_panel import GradingPanel
 from .inputs import LayerChoice, PathEdit
 from .job_bar import JobBar
+from .layer_data import layer_array
 from .pyside_guard import guard
 from .quant_overlays import display_rows, label_headers, pixel_size_of, show_values
 from .table_view import RowTable, focus_on
-from .train_dock import layer_array
 
 # interactive fits: 500 bootstrap resamples keep the CV intervals to seconds, not minutes
 INTERACTIVE = QuantConfig(n_bootstrap=500)
@@ -78,9 +79,10 @@ class QuantifyDock(QWidget):
     """napari dock widget: Quantify."""
 
     def __init__(self, napari_viewer) -> None:
-        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        guard()  # a safety net against PySide6 reference leaks: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
+        self.state = state_for(napari_viewer)
         self.table = None
         self.measured: dict[str, object] = {}  # image name -> QuantTable, for fitting
         self.fit_result = None
@@ -95,7 +97,7 @@ class QuantifyDock(QWidget):
         form.addRow("glomeruli (labels)", self.labels_layer)
         form.addRow("grade model", self.grade_model)
         layout.addLayout(form)
-        self.jobs = JobBar("Measure")
+        self.jobs = JobBar("Measure", state=self.state)
         self.jobs.start_button.clicked.connect(self.start)
         self.jobs.result.connect(self._on_result)
         layout.addWidget(self.jobs)
@@ -137,13 +139,11 @@ class QuantifyDock(QWidget):
 
     # -- measuring ----------------------------------------------------------------------------
     def start(self) -> None:
-        from napari.utils.notifications import show_error
-
         image, labels = self.image_layer.layer(), self.labels_layer.layer()
         if self.jobs.running:
             return
         if image is None or labels is None:
-            show_error("EQ quantify: choose an image layer and the glomerulus labels")
+            notify.show_error("quantify", "choose an image layer and the glomerulus labels")
             return
         self._labels_source = labels
         self.jobs.start_thread(measure, layer_array(image), layer_array(labels), QuantConfig(),
@@ -158,6 +158,7 @@ class QuantifyDock(QWidget):
         self.rows.set_rows(display_rows(table.rows, COLUMNS, pixel_size), COLUMNS)
         label_headers(self.rows, COLUMNS, pixel_size)
         self.export_button.setEnabled(bool(table.rows))
+        self.state.set_result("quantify", table)
         graded = any("grade_expected" in r for r in table.rows)
         low, high = self._colour(table.rows, "grade_expected" if graded else "openness")
         n_out = sum(bool(r.get("excluded")) for r in table.rows)
@@ -208,11 +209,9 @@ class QuantifyDock(QWidget):
 
     # -- grade model --------------------------------------------------------------------------
     def start_fit(self) -> None:
-        from napari.utils.notifications import show_error
-
         sheet = self.sheet.text()
         if not self.measured or not sheet:
-            show_error("EQ quantify: measure some images, then choose their score sheet")
+            notify.show_error("quantify", "measure some images, then choose their score sheet")
             return
         if self.fit_jobs.running:
             return

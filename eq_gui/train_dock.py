@@ -2,12 +2,13 @@
 
 Training runs in a worker process (see :mod:`eq_gui.workers`); its events feed the live
 :class:`~eq_gui.metric_panel.MetricPanel` and the progress bar. Stop keeps the best model so far.
+The dataset folder follows the app state (the Data dock's folder); a finished run's model goes
+to the app state, which the Predict dock observes.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import math
 from pathlib import Path
 
 import numpy as np
@@ -17,32 +18,31 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
-from eq_engine.errors import EngineError
+from eq_engine import EngineError
 
+from . import notify
+from .app_state import state_for
 from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
+from .layer_data import MODEL_FILTER, layer_array
 from .metric_panel import MetricPanel
+from .numbers import format_metrics
+from .preflight import check_model_file, dataset_pairs
 from .pyside_guard import guard
+from .resources import training_profiles
 from .train_form import MODES, TrainForm
-
-MODEL_FILTER = "EQ models (*.eqm *.safetensors)"
 
 
 def default_model_path(task: str) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path.home() / "eq_models" / f"{task}-{stamp}.eqm"
-
-
-def layer_array(layer) -> np.ndarray:
-    """Full-resolution data of a layer (the first level of a multiscale layer)."""
-    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-    return np.asarray(data)
 
 
 def layer_pairs(image: np.ndarray, labels: np.ndarray, *, rgb: bool) -> list[tuple]:
@@ -65,9 +65,10 @@ class TrainDock(QWidget):
     """napari dock widget: Train."""
 
     def __init__(self, napari_viewer) -> None:
-        guard()  # PySide6 6.12.0 leaks references: see eq_gui.pyside_guard
+        guard()  # a safety net against PySide6 reference leaks: see eq_gui.pyside_guard
         super().__init__()
         self.viewer = napari_viewer
+        self.state = state_for(napari_viewer)
         self.result = None
         self._loaded_curves: dict[str, list[dict]] = {}  # kept when a new run clears the panel
         outer = QVBoxLayout(self)
@@ -79,6 +80,12 @@ class TrainDock(QWidget):
         outer.addWidget(scroll)
 
         self._top = top = QFormLayout()
+        self.profile = QComboBox()
+        self.profiles = training_profiles()
+        self.profile.addItems(["(keep the form)", *self.profiles])
+        self.profile.setToolTip("fill the form from a default profile (resources/profiles)")
+        self.profile.currentTextChanged.connect(self._on_profile)
+        top.addRow("profile", self.profile)
         self.mode = QComboBox()
         self.mode.addItems(list(MODES))
         self.mode.currentTextChanged.connect(self._on_mode)
@@ -100,18 +107,12 @@ class TrainDock(QWidget):
 
         self.form = TrainForm()
         layout.addWidget(self.form)
-        self.jobs = JobBar("Start training")
+        self.jobs = JobBar("Start training", state=self.state)
         self.jobs.start_button.clicked.connect(self.start)
         self.jobs.event.connect(self._on_event)
         self.jobs.result.connect(self._on_result)
         layout.addWidget(self.jobs)
-        self.panel = MetricPanel()
-        layout.addWidget(self.panel)
-        self.load_curves = QPushButton("Load run curves…")
-        self.load_curves.setToolTip("show a previous run's curves (a run record .json from "
-                                    "the runs folder, or an EQ model file) beside these")
-        self.load_curves.clicked.connect(self.choose_run_curves)
-        layout.addWidget(self.load_curves)
+        # the outcome sits right under the buttons, above the curves: no scrolling to find it
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -120,9 +121,25 @@ class TrainDock(QWidget):
         self.to_predict.setEnabled(False)
         self.to_predict.clicked.connect(self.load_in_predict)
         layout.addWidget(self.to_predict)
+        self.panel = MetricPanel()
+        layout.addWidget(self.panel)
+        self.load_curves = QPushButton("Load run curves…")
+        self.load_curves.setToolTip("show a previous run's curves (a run record .json from "
+                                    "the runs folder, or an EQ model file) beside these")
+        self.load_curves.clicked.connect(self.choose_run_curves)
+        layout.addWidget(self.load_curves)
         layout.addStretch(1)
         self._on_mode(self.mode.currentText())
         self._on_source()
+        self.state.events.dataset.connect(self._on_dataset)
+        self.destroyed.connect(lambda *_: self.state.events.dataset.disconnect(self._on_dataset))
+        if self.state.dataset is not None:
+            self._on_dataset(self.state.dataset)
+
+    def _on_dataset(self, folder) -> None:
+        """The Data dock opened a folder: train on it unless the user chose another one."""
+        if folder is not None and not self.folder.text():
+            self.folder.set_path(folder)
 
     # -- form ---------------------------------------------------------------------------------
     @property
@@ -135,6 +152,12 @@ class TrainDock(QWidget):
                 self.mode.setCurrentText(label)
                 return
         raise ValueError(f"unknown mode {key!r}; use one of {[m for m, _ in MODES.values()]}")
+
+    def _on_profile(self, name: str) -> None:
+        profile = self.profiles.get(name)
+        if profile is not None:
+            self.form.apply_profile(profile)
+            self.profile.setToolTip(profile.get("about", ""))
 
     def _on_mode(self, _text: str) -> None:
         self._top.setRowVisible(self.base_model, self.mode_key == "transfer")
@@ -149,9 +172,7 @@ class TrainDock(QWidget):
     def _data(self):
         if self.from_folder.isChecked():
             folder = self.folder.path()
-            if folder is None or not folder.is_dir():
-                raise ValueError(f"dataset folder {folder} does not exist; choose a folder with "
-                                 "images/ and masks/")
+            dataset_pairs(folder)  # no pairs: said here, not after the worker has started
             return str(folder)
         image, labels = self.image_layer.layer(), self.labels_layer.layer()
         if image is None or labels is None:
@@ -165,25 +186,38 @@ class TrainDock(QWidget):
         task = MODES[self.mode.currentText()][1]
         out = self.output.path() or default_model_path(task)
         self.output.set_path(out)
+        overwrite = Path(out).exists()
+        if overwrite and not self._confirm_overwrite(Path(out)):
+            raise ValueError(f"{Path(out).name} already exists: choose another model file")
         if self.mode_key == "transfer":
             base = self.base_model.text()
-            if not base or not Path(base).is_file():
+            if not base:
                 raise ValueError("choose the base model file (a pretrained EQ model) for transfer")
+            check_model_file(base, role="base model")
             config = self.form.transfer_config(base)  # checkpoints: a temp file beside out
-            return "transfer", {"data": self._data(), "config": config, "out": str(out)}
+            return "transfer", {"data": self._data(), "config": config, "out": str(out),
+                                "overwrite": overwrite}
         config = self.form.train_config(task)
-        return "train", {"data": self._data(), "config": config, "out": str(out)}
+        return "train", {"data": self._data(), "config": config, "out": str(out),
+                         "overwrite": overwrite}
+
+    def _confirm_overwrite(self, path: Path) -> bool:
+        # The old model stays on disk until the new run ends (finished or stopped).
+        answer = QMessageBox.question(
+            self, "Replace model?",
+            f"{path} already exists. Replace it when this training ends? It is kept until then.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- running ------------------------------------------------------------------------------
     def start(self) -> None:
-        from napari.utils.notifications import show_error
-
         if self.jobs.running:
             return
         try:
             kind, payload = self._payload()
         except (ValueError, EngineError) as exc:  # ConfigError is a ValueError too
-            show_error(f"EQ training: {exc}")
+            notify.show_error("training", exc)
             return
         self.result = None
         self.summary.setText("")
@@ -193,10 +227,15 @@ class TrainDock(QWidget):
             self.panel.add_history(history, run=label)
         self.jobs.start_engine(kind, payload, description="training",
                                epochs=self.form.total_epochs(self.mode_key))
-        self._scroll.ensureWidgetVisible(self.panel, 0, 0)  # the curves are what to watch now
+        self._scroll_to(self.panel)  # the curves are what to watch now
 
     def stop(self) -> None:
         self.jobs.stop()
+
+    def _scroll_to(self, widget) -> None:
+        """Scroll down to ``widget``, never sideways: the form's labels stay in view."""
+        self._scroll.ensureWidgetVisible(widget, 0, 0)
+        self._scroll.horizontalScrollBar().setValue(0)
 
     def _on_event(self, event) -> None:
         self.panel.add_event(event)
@@ -207,21 +246,21 @@ class TrainDock(QWidget):
         lines = [f"model: {main.model_path}"]
         if main.cancelled:
             lines.insert(0, "stopped early; the best model so far was kept")
-        lines.append("best: " + _format_metrics(main.best))
+        lines.append("best: " + format_metrics(main.best))
         scratch = getattr(result, "scratch", None)
         if scratch is not None:
-            lines.append("scratch: " + _format_metrics(scratch.best))
+            lines.append("scratch: " + format_metrics(scratch.best))
         table = getattr(result, "table_text", "")
         if table:
             lines.append(table)
         lines.append(f"{main.seconds:.0f} s on {main.device}")
         self.summary.setText("\n".join(lines))
         self.to_predict.setEnabled(bool(main.model_path))
+        self.state.set_result("train", result)
+        self._scroll_to(self.to_predict)
 
     def choose_run_curves(self) -> None:
         """Ask for a run record or model file and add its curves to the panel."""
-        from napari.utils.notifications import show_error
-
         from eq_engine.runs import runs_dir
 
         path, _ = QFileDialog.getOpenFileName(
@@ -232,7 +271,7 @@ class TrainDock(QWidget):
         try:
             self.load_run_curves(path)
         except (EngineError, OSError) as exc:
-            show_error(f"EQ training: {exc}")
+            notify.show_error("training", exc)
 
     def load_run_curves(self, path: str | Path) -> str:
         """Add the per-epoch history of a run record (.json) or model file to the panel.
@@ -251,16 +290,14 @@ class TrainDock(QWidget):
         return Path(main.model_path) if main is not None and main.model_path else None
 
     def load_in_predict(self):
-        """Open (or raise) the Predict dock with the trained model chosen."""
-        from .docking import raise_dock, show_dock
+        """Make the trained model the app's model and show the Predict dock (which follows it)."""
+        from .docking import show_dock
 
         path = self.model_path()
         if path is None:
             return None
-        dock = show_dock(self.viewer, "Predict")
-        dock.set_model(path)
-        raise_dock(dock)
-        return dock
+        self.state.model = path
+        return show_dock(self.viewer, "Predict")
 
 
 def run_history(path: Path) -> tuple[str, list[dict]]:
@@ -270,18 +307,6 @@ def run_history(path: Path) -> tuple[str, list[dict]]:
 
         record = load_run(str(path))
         return f"{record.kind} {record.id[:15]}", record.history
-    from eq_engine.io.models import read_model_info
+    from eq_engine import ModelInfo, read_metadata
 
-    return path.stem, [dict(row) for row in read_model_info(path).history]
-
-
-def _format_metrics(best: dict | None) -> str:
-    if not best:
-        return "n/a"
-    parts = []
-    for key, value in best.items():
-        if isinstance(value, float):
-            parts.append(f"{key} {value:.3f}" if math.isfinite(value) else f"{key} n/a")
-        else:
-            parts.append(f"{key} {value}")
-    return ", ".join(parts)
+    return path.stem, [dict(row) for row in ModelInfo.from_metadata(read_metadata(path)).history]

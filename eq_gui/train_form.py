@@ -14,7 +14,7 @@ from qtpy.QtWidgets import (
 )
 from superqt import QCollapsible
 
-from eq_engine.config.train import ARCHS, LOSSES, TrainConfig, TransferConfig
+from eq_engine.config import ARCHS, LOSSES, TrainConfig, TransferConfig
 
 MODES = {  # label -> (mode key, task)
     "Mitochondria pretraining (EM)": ("pretrain", "mitochondria"),
@@ -107,6 +107,37 @@ class TrainForm(QWidget):
             aform.addRow(label, widget)
         self.advanced.addWidget(inner)
         form.addRow(self.advanced)
+
+    def _fields(self) -> dict:
+        """Config field name -> its widget (the fields a profile may set)."""
+        names = ("epochs", "arch", "size", "batch_size", "lr", "scale", "loss", "crops_per_image",
+                 "positive_fraction", "valid_fraction", "group_pattern", "device", "seed",
+                 "augment", "mixed_precision", "weight_decay", "freeze_epochs",
+                 "unfreeze_epochs", "lr_divisor", "compare_scratch")
+        return {name: getattr(self, name) for name in names}
+
+    def apply_profile(self, profile: dict) -> None:
+        """Fill the form from a training profile (``train`` and ``transfer`` field values).
+
+        ValueError names a field the form does not have; values are validated when a config
+        is built from the form.
+        """
+        fields = self._fields()
+        values = {**profile.get("train", {}), **profile.get("transfer", {})}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ValueError(f"profile {profile.get('name')!r} sets unknown fields {unknown}; "
+                             f"known: {sorted(fields)}")
+        for name, value in values.items():
+            widget = fields[name]
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(str(value))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText(value or "")
+            else:
+                widget.setValue(value)
 
     def set_mode(self, mode: str) -> None:
         self.transfer_box.setVisible(mode == "transfer")

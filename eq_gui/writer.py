@@ -20,7 +20,7 @@ def mask_data(data: Any) -> np.ndarray:
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
     """npe2 single-layer writer: write one Labels layer; returns the written path."""
-    from eq_engine.io.images import write_mask
+    from eq_engine import write_mask
 
     written = write_mask(path, mask_data(data), overwrite=True)  # napari's dialog confirmed
     return [str(written)]

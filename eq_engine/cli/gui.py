@@ -12,8 +12,10 @@ import sys
 
 def register(sub) -> None:
     p = sub.add_parser("gui", help="open the EQ desktop window (napari with the EQ docks)")
-    p.add_argument("--sample", nargs="?", const="all", choices=("all", "em", "histology"),
-                   help="open EQ's generated sample data (default: all)")
+    p.add_argument("--sample", nargs="?", const="tissue",
+                   choices=("all", "tissue", "em", "histology"),
+                   help="open sample data: real human kidney tissue (PAS, the default), "
+                        "generated EM or histology, or all of them")
     p.add_argument("--exit-after", type=float, default=None, metavar="SECONDS",
                    help="close the window after this many seconds (smoke tests)")
     p.set_defaults(handler=_gui)

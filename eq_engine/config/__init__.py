@@ -4,6 +4,7 @@ from .base import ConfigBase
 from .crossval import CVConfig
 from .inference import EvalConfig, PredictConfig
 from .quant import QuantConfig
-from .train import TrainConfig, TransferConfig
+from .train import ARCHS, LOSSES, TrainConfig, TransferConfig
 
-__all__ = ["ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig", "QuantConfig", "CVConfig"]
+__all__ = ["ARCHS", "LOSSES", "ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig",
+           "QuantConfig", "CVConfig"]

@@ -1,6 +1,6 @@
 """Evaluation: metrics (the single implementation), ``evaluate`` reports, threshold sweeps.
 
-Public names load lazily: ``evaluate``, ``EvalReport``, ``threshold_sweep``,
+Public names load lazily: ``evaluate``, ``evaluate_arrays``, ``EvalReport``, ``threshold_sweep``,
 ``save_threshold``, and the metrics (``dice``, ``iou``, ``confusion``, ``match_objects``, ...)
 from :mod:`eq_engine.evaluation.metrics`.
 """

@@ -1,5 +1,6 @@
 """Public names of ``eq_engine.evaluation``; ``lazy_loader.attach_stub`` loads them on first use."""
 
+from .arrays import evaluate_arrays
 from .metrics import (
     Confusion,
     ObjectMatch,

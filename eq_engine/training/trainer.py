@@ -269,8 +269,9 @@ def finish(session: Session) -> TrainResult:
             path = save_model(target, run.best_state, meta)
     session.model.eval()
     best = run.best_row
-    message = (f"best valid Dice {best.get('dice')} at epoch {best.get('epoch')}" if best
-               else "no epoch finished")
+    dice = best.get("dice") if best else None
+    shown = f"{dice:.3f}" if isinstance(dice, float) else dice
+    message = f"best valid Dice {shown} at epoch {best.get('epoch')}" if best else "no epoch finished"
     emit(session.on_event, Finished(session.name, cancelled, message))
     return TrainResult(path, meta, list(run.history), dict(best), cancelled, seconds,
                        session.resolved.device.name,

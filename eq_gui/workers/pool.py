@@ -103,6 +103,17 @@ class EngineProcess:
         self.send(("job", self._next_id, kind, payload))
         return self._next_id
 
+    def kill(self) -> None:
+        """End the child now (SIGKILL), without waiting for its current batch.
+
+        Safe for a training job: its best checkpoint is already on disk, and model files are
+        written atomically (a write cut short leaves only a temporary file, never half a model).
+        """
+        if self.alive:
+            self.process.kill()
+            self.process.wait()
+        self.conn.close()
+
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to exit; terminate it if it does not within ``timeout`` seconds."""
         if self.alive:
@@ -147,13 +158,21 @@ def _give_back(proc: EngineProcess, *, retire: bool) -> None:
 
 
 def shutdown() -> None:
-    """Stop every worker process (called at exit and by tests)."""
+    """Stop every worker process (called when the window closes, at exit and by tests).
+
+    Idle processes are asked to quit; busy ones are killed at once: closing the window must not
+    wait for a training batch, and the best checkpoint is already on disk.
+    """
     with _pool_lock:
         procs = list(_all)
+        idle = set(map(id, _idle))
         _all.clear()
         _idle.clear()
     for proc in procs:
-        proc.close()
+        if id(proc) in idle:
+            proc.close(timeout=1.0)  # a prewarming process may still be importing torch
+        else:
+            proc.kill()
 
 
 atexit.register(shutdown)

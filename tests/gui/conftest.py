@@ -12,8 +12,8 @@ os.environ.setdefault("QT_API", "pyside6")
 
 
 def pytest_configure(config):
-    """PySide6 6.12.0 loses a reference to None per void Qt call: without the guard a full GUI
-    run dies at exit with "none_dealloc" (see eq_gui.pyside_guard)."""
+    """A leaking PySide6 (6.12.0 loses a reference to None per void Qt call) would kill a full
+    GUI run at exit with "none_dealloc"; the guard is the safety net (see eq_gui.pyside_guard)."""
     from eq_gui.pyside_guard import guard
 
     guard()

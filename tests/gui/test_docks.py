@@ -13,10 +13,10 @@ pytestmark = pytest.mark.gui
 
 @pytest.mark.parametrize("name", DOCKS)
 def test_dock_builds_in_viewer(make_napari_viewer, name):
-    from eq_gui.docking import _dock_class
+    from eq_gui.docking import dock_class
 
     viewer = make_napari_viewer()
-    widget = _dock_class(name)(viewer)
+    widget = dock_class(name)(viewer)
     viewer.window.add_dock_widget(widget, name=name)
     assert find_dock(viewer, type(widget)) is widget
 

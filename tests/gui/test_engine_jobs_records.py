@@ -21,6 +21,27 @@ def test_train_job_saves_a_run_record(em_dataset, train_config, tmp_path):
     assert record.timings["total_s"] == pytest.approx(result.seconds)
 
 
+def test_warm_worker_reuses_the_loaded_model_until_the_file_changes(em_model, tmp_path):
+    import os
+    import shutil
+
+    import numpy as np
+
+    from eq_engine import PredictConfig
+
+    model = tmp_path / "copy.eqm"
+    shutil.copy(em_model, model)
+    first = engine_jobs.cached_model(model, "cpu")
+    assert engine_jobs.cached_model(str(model), "cpu") is first  # second click: no re-read
+    image = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    payload = {"model": str(model), "image": image, "config": PredictConfig(device="cpu")}
+    engine_jobs.run_job("predict", payload)
+    assert engine_jobs.cached_model(model, "cpu") is first
+    stat = model.stat()
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # retrained into the file
+    assert engine_jobs.cached_model(model, "cpu") is not first
+
+
 def test_a_failing_job_leaves_a_failed_record(tmp_path):
     from eq_engine.config import EvalConfig
     from eq_engine.errors import EngineError

@@ -22,7 +22,8 @@ def test_create_viewer_docks_everything_and_opens_samples(qtbot):
         inner = list(viewer.window.dock_widgets.values())
         assert all(any(w is d for w in inner) for d in docks.values())
         names = [layer.name for layer in viewer.layers]
-        assert "EM sample" in names and "histology sample" in names
+        assert {"EM sample", "histology sample", "PAS 10183"} <= set(names)
+        assert viewer.layers["PAS 10183"].rgb and viewer.layers["PAS 10183 glomeruli"].data.max() == 2
         assert viewer.layers["histology sample glomeruli"].data.max() >= 1
     finally:
         viewer.close()
@@ -30,7 +31,7 @@ def test_create_viewer_docks_everything_and_opens_samples(qtbot):
 
 def test_parser_defaults():
     args = build_parser().parse_args(["--sample"])
-    assert args.sample == "all" and not args.no_prewarm and args.exit_after is None
+    assert args.sample == "tissue" and not args.no_prewarm and args.exit_after is None
 
 
 @pytest.mark.parametrize("command", [

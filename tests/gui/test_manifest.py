@@ -22,7 +22,7 @@ def test_manifest_validates_and_every_command_imports():
     manifest.validate_imports()  # raises if a python_name does not resolve
     widgets = {w.display_name for w in manifest.contributions.widgets}
     assert widgets == {"Data and Annotation", "Train", "Predict", "Evaluate", "Quantify"}
-    assert {s.key for s in manifest.contributions.sample_data} == {"em", "histology"}
+    assert {s.key for s in manifest.contributions.sample_data} == {"tissue", "em", "histology"}
     assert manifest.contributions.writers[0].layer_types == ["labels"]
 
 

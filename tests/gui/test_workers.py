@@ -40,14 +40,11 @@ def test_events_arrive_in_order_on_the_gui_thread(qtbot):
     assert seen["result"]["pid"] == worker.job.pid
 
 
-def test_stop_ends_a_waiting_job_quickly(qtbot):
-    import time
-
-    start = time.monotonic()
-    seen, _ = _run(qtbot, "probe", {"events": 1, "until_cancelled": True, "timeout": 60},
-                   stop_after_first=True)
+def test_stop_ends_a_waiting_job(qtbot):
+    seen, _ = _run(qtbot, "probe", {"events": 1, "until_cancelled": True, "timeout": 600},
+                   stop_after_first=True, timeout=120_000)  # without Stop it would wait 600 s
     assert isinstance(seen["error"], Cancelled)
-    assert time.monotonic() - start < 5
+    assert seen["result"] is None
 
 
 def test_engine_errors_keep_their_type_and_the_process_survives(qtbot, tmp_path):
@@ -86,22 +83,21 @@ def test_a_retired_process_exits_and_a_cpu_process_is_reused():
     assert proc.process.poll() is not None and proc.pid not in workers.live_processes()
 
 
-def test_closing_the_gui_stops_a_training_worker_cleanly(em_dataset, tmp_path,
-                                                        train_config):
-    import time
-
-    from eq_engine.events import EpochEnd
+def test_closing_the_gui_kills_a_training_worker_and_keeps_its_checkpoint(em_dataset, tmp_path,
+                                                                          train_config):
+    from eq_engine import read_metadata
+    from eq_engine.events import CheckpointSaved
     from eq_gui.workers import pool
 
     out = tmp_path / "closing.eqm"
-    job = workers.submit("train", {"data": str(em_dataset), "config": train_config(epochs=200),
-                                   "out": str(out)})
+    config = train_config(epochs=200, checkpoint_path=str(out))  # as the Train dock runs it
+    job = workers.submit("train", {"data": str(em_dataset), "config": config, "out": str(out)})
     proc = job._proc
     for event in job.events():
-        if isinstance(event, EpochEnd):
+        if isinstance(event, CheckpointSaved):  # a best model is on disk
             break
-    start = time.monotonic()
-    pool.shutdown()  # what atexit does when the window closes mid-training
-    assert time.monotonic() - start < pool.HARD_CANCEL_S / 2
-    assert proc.process.returncode == 0  # it stopped itself, it was not killed
-    assert out.is_file()  # and left its best model behind
+    pool.shutdown()  # what closing the window does mid-training: no waiting for a batch
+    assert proc.process.returncode == -9  # killed at once (SIGKILL), not asked to finish
+    assert proc.pid not in workers.live_processes()
+    meta = read_metadata(out)  # the best checkpoint so far is intact and readable
+    assert meta["history"]  # a kill during a write would leave only a temporary file beside it

@@ -1,0 +1,38 @@
+"""What the docks read from napari layers: full-resolution arrays and the image a layer belongs to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILTER = "EQ models (*.eqm *.safetensors)"
+IMAGE_KEY = "eq_image"  # layer metadata: the name of the image this mask or prediction is of
+MASK_KEY = "eq_mask_path"  # Labels layer metadata: where this annotation is saved
+DERIVED_SUFFIXES = (" prediction", " probability", " mask", " annotation", " glomeruli",
+                    " mitochondria")
+
+
+def layer_array(layer) -> np.ndarray:
+    """Full-resolution data of a layer (the first level of a multiscale layer)."""
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    return np.asarray(data)
+
+
+def image_name(layer) -> str:
+    """The name of the image ``layer`` shows or was derived from.
+
+    A prediction or mask layer made by EQ records its image in ``metadata["eq_image"]``; other
+    layers fall back to their file's stem or their name without a known suffix
+    ("T19 prediction" -> "T19").
+    """
+    meta = getattr(layer, "metadata", None) or {}
+    if meta.get(IMAGE_KEY):
+        return str(meta[IMAGE_KEY])
+    if meta.get("eq_image_path"):
+        return Path(meta["eq_image_path"]).stem
+    name = layer.name
+    for suffix in DERIVED_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
