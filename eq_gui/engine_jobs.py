@@ -185,7 +185,7 @@ def predict_folder(payload: dict, *, on_event=None, cancel=None):
 def predict_slide(payload: dict, *, on_event=None, cancel=None):
     """``eq_engine.inference.slide.predict_slide`` on a slide file into ``out`` -> SlideResult."""
     _setup_torch()
-    from eq_engine.inference.slide import predict_slide as engine_predict_slide
+    from eq_engine.inference import predict_slide as engine_predict_slide
     from eq_engine.runs import recorded_run
 
     with recorded_run("predict", payload["config"],

@@ -22,9 +22,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from eq_engine.config.quant import QuantConfig
+from eq_engine.config import QuantConfig
 from eq_engine.errors import EngineError
-from eq_engine.quantification.glomerulus_grades import (
+from eq_engine.quantification import (
     HALF_STEPS,
     grade_entry,
     match_grades,
@@ -47,9 +47,9 @@ def fit_from_grades(image, labels, name: str, entries: list[dict], measured: lis
         fit_grade_model,
         flag_glomeruli,
         measure_glomeruli,
+        sheet_from_entries,
+        subject_of,
     )
-    from eq_engine.quantification.glomerulus_grades import sheet_from_entries
-    from eq_engine.quantification.scoresheet import subject_of
 
     tables = [t for t in measured if t.rows and t.rows[0].get("image") != name]
     tables.append(measure_glomeruli(image, labels, config, name=name))

@@ -64,7 +64,7 @@ def slide_payload(model: str, slide: str, config: PredictConfig) -> dict:
     """Engine job payload for a slide layer: outputs go to ``<slide stem>_eq/`` beside it."""
     from pathlib import Path
 
-    from eq_engine.config.slide import SlideConfig
+    from eq_engine.config import SlideConfig
 
     path = Path(slide)
     return {"model": model, "slide": str(path), "config": SlideConfig(predict=config),

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from eq_engine.quantification.presentation import (
+from eq_engine.quantification import (
     colour_range,
     display_value,
     header,

@@ -41,8 +41,12 @@ COLUMNS = ("label", "used", "why", "grade_expected", "grade_sd", "openness", "lu
 
 def measure(image, labels, config: QuantConfig, name: str, grade_model_path: str | None):
     """Measure one image (and grade it when a grade model file is given); runs in a thread."""
-    from eq_engine.quantification import grade, load_grade_model, measure_glomeruli
-    from eq_engine.quantification.filtering import flag_glomeruli
+    from eq_engine.quantification import (
+        flag_glomeruli,
+        grade,
+        load_grade_model,
+        measure_glomeruli,
+    )
 
     table = flag_glomeruli(measure_glomeruli(image, labels, config, name=name),
                            exclude_border=config.exclude_border)
@@ -173,7 +177,7 @@ class QuantifyDock(QWidget):
         value range the colours span."""
         from napari.utils.colormaps import DirectLabelColormap
 
-        from eq_engine.quantification.presentation import colour_range
+        from eq_engine.quantification import colour_range
 
         source = self._labels_source
         value_range = colour_range(key)  # fixed: a colour means one value in every image

@@ -25,11 +25,11 @@ def get_reader(path):
         return None
     try:
         if str(path).endswith(".ome.zarr") and Path(path).is_dir():
-            from eq_engine.inference.slide_labels import read_ome_zarr_levels
+            from eq_engine.inference import read_ome_zarr_levels
 
             read_ome_zarr_levels(path)
             return read_labels
-        from eq_engine.io.slides import is_slide
+        from eq_engine.io import is_slide
 
         return read_slide if is_slide(path) else None
     except Exception:  # the reader alone may swallow errors (napari tries the next reader)
@@ -38,7 +38,7 @@ def get_reader(path):
 
 def slide_layer_data(path) -> tuple[list, dict, str]:
     """``(levels, kwargs, "image")`` for a slide: a lazy multiscale image layer."""
-    from eq_engine.io.slides import open_slide
+    from eq_engine.io import open_slide
 
     slide = open_slide(path)  # stays open: the dask levels read from it
     info = slide.info
@@ -58,7 +58,7 @@ def labels_layer_data(path) -> tuple[list, dict, str]:
     """``(levels, kwargs, "labels")`` for an OME-Zarr written by ``predict_slide``."""
     import zarr
 
-    from eq_engine.inference.slide_labels import read_ome_zarr_levels
+    from eq_engine.inference import read_ome_zarr_levels
 
     attrs = zarr.open_group(str(path), mode="r").attrs.asdict()
     multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")

@@ -4,7 +4,8 @@ from .base import ConfigBase
 from .crossval import CVConfig
 from .inference import EvalConfig, PredictConfig
 from .quant import QuantConfig
+from .slide import SlideConfig
 from .train import ARCHS, LOSSES, TrainConfig, TransferConfig
 
 __all__ = ["ARCHS", "LOSSES", "ConfigBase", "TrainConfig", "TransferConfig", "PredictConfig", "EvalConfig",
-           "QuantConfig", "CVConfig"]
+           "QuantConfig", "CVConfig", "SlideConfig"]

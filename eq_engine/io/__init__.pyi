@@ -1,0 +1,3 @@
+"""Public names of ``eq_engine.io``; ``lazy_loader.attach_stub`` loads them on first use."""
+
+from .slides import is_slide, open_slide
