@@ -15,7 +15,8 @@ from qtpy.QtCore import QTimer
 
 from eq_gui.train_dock import TrainDock
 
-pytestmark = pytest.mark.gui
+# A wall-clock measurement: it runs with the benchmarks (`make test-bench`), not in `make test`.
+pytestmark = [pytest.mark.gui, pytest.mark.bench]
 FREEZE_S = 1.0
 
 
