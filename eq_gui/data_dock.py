@@ -160,7 +160,7 @@ class DataDock(QWidget):
         thread_worker_call(check_dataset, root, decode_images=decode,
                            on_result=lambda report: self._on_report(report, decoded=decode),
                            on_error=self._on_check_error,
-                           on_finished=lambda: self._check_done(decode))
+                           on_finished=lambda: self._check_done(decode), owner=self)
 
     def _check_done(self, decoded: bool) -> None:
         self._checking = False
@@ -214,7 +214,7 @@ class DataDock(QWidget):
             self.status.setText(f"{stem} is already open")
             return
         thread_worker_call(load_pair, image, mask, on_result=self._on_loaded,
-                           on_error=self._show_error)
+                           on_error=self._show_error, owner=self)
 
     def _on_loaded(self, loaded) -> None:
         image_path, image, mask_path, mask = loaded

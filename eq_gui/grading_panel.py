@@ -116,10 +116,15 @@ class GradingPanel(QWidget):
             return
         if self._layer is not None and self._on_click in self._layer.mouse_drag_callbacks:
             self._layer.mouse_drag_callbacks.remove(self._on_click)
-        self._layer, self.current = layer, None
-        self._centroids = object_centroids(layer_array(layer)) if layer is not None else {}
+        self._layer, self.current, self._centroids = None, None, {}
         if layer is None:
             return
+        try:
+            self._centroids = object_centroids(layer_array(layer))
+        except EngineError as exc:  # e.g. a 3-D EM stack offered as the glomeruli layer
+            self.status.setText(f"{layer.name}: {exc}. Choose a 2-D glomeruli layer to grade.")
+            return
+        self._layer = layer
         layer.mouse_drag_callbacks.append(self._on_click)
         for key, action in (("n", lambda: self.step(1)), ("p", lambda: self.step(-1)),
                             ("0", lambda: self.set_grade(0)), ("1", lambda: self.set_grade(1)),

@@ -91,7 +91,8 @@ class JobBar(QWidget):
         self.progress.setRange(0, 0)  # busy indicator
         self.worker = workers.thread_worker_call(fn, *args, on_result=self._on_result,
                                                  on_error=self._on_error,
-                                                 on_finished=self._on_finished, **kwargs)
+                                                 on_finished=self._on_finished, owner=self,
+                                                 **kwargs)
 
     def _begin(self, description: str, epochs: int) -> None:
         from napari.utils import progress

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..config import TrainConfig
+from ..errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -23,36 +24,59 @@ PREDICT_TILE = 512  # px at the model's scale; bounded by CPU memory at batch 8
 
 
 def _masks(data: Any):
-    """Every training mask of ``data``, read without its image where it is a file."""
+    """(name, mask) for every training mask of ``data``, read without its image for files."""
     import os
 
     from ..io.datasets import Pair, find_pairs
     from ..io.images import read_mask
 
     entries = [data] if isinstance(data, (str, os.PathLike)) else list(data)
-    for entry in entries:
+    for i, entry in enumerate(entries):
         if isinstance(entry, (str, os.PathLike)):
-            yield from (read_mask(p.mask) for p in find_pairs(entry))
+            yield from ((p.stem, read_mask(p.mask)) for p in find_pairs(entry))
         elif isinstance(entry, Pair):
-            yield read_mask(entry.mask)
+            yield entry.stem, read_mask(entry.mask)
         else:
-            yield np.asarray(entry[-1])
+            yield f"array {i}", np.asarray(entry[-1])
 
 
-def _mask_planes(data: Any):
-    """Every 2D training mask of ``data`` at full resolution (stacks slice by slice)."""
-    for mask in _masks(data):
+def _mask_planes(data: Any, names: list):
+    """Every 2D training mask of ``data`` at full resolution (stacks slice by slice); the
+    names of the masks read so far are appended to ``names``."""
+    for name, mask in _masks(data):
+        names.append(name)
         if mask.ndim == 3 and mask.shape[-1] in (3, 4):
             mask = mask[..., 0]  # an RGB-saved mask (2D); a stack has many more than 4 slices
         yield from (mask if mask.ndim == 3 else [mask])
 
 
+def _object_stats(data: Any):
+    from ..data.objects import object_stats
+
+    names: list = []
+    read_all: list = []
+
+    def planes():
+        yield from _mask_planes(data, names)
+        read_all.append(True)
+
+    try:
+        return object_stats(planes())
+    except DataError as exc:
+        if not read_all:  # a mask could not be read: its own error names the file
+            raise
+        # no object anywhere: the same rule and words as training's foreground check
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise DataError(f"the training data has no foreground pixel in any mask ({len(names)} "
+                        f"masks: {shown}); check the masks (`eq data check`)") from exc
+
+
 def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainConfig, dict]:
     """``config`` with an automatic scale resolved, and the recipe's model metadata."""
-    from ..data.objects import TARGET_DIAMETER, choose_scale, learned_postprocess, object_stats
+    from ..data.objects import TARGET_DIAMETER, choose_scale, learned_postprocess
     from ..io.recipe_meta import recipe_metadata
 
-    stats = object_stats(_mask_planes(data))
+    stats = _object_stats(data)
     policy = {"mode": "auto" if config.scale == 0 else "fixed",
               "object_median_diameter_px": stats.median_diameter,
               "n_objects": stats.n_objects, "target_diameter_px": TARGET_DIAMETER}

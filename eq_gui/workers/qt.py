@@ -39,14 +39,29 @@ def engine_worker(kind: str, payload: dict, *, on_event: Callable, on_result: Ca
     return worker
 
 
+def _alive(owner) -> bool:
+    try:
+        from shiboken6 import isValid
+    except ImportError:  # PyQt builds: no shiboken, and sip keeps the wrapper usable
+        return True
+    return isValid(owner)
+
+
 def thread_worker_call(fn: Callable, *args, on_result: Callable, on_error: Callable,
-                       on_finished: Callable | None = None, **kwargs):
-    """Run numpy-only ``fn(*args, **kwargs)`` in a thread; the result reaches the GUI thread."""
+                       on_finished: Callable | None = None, owner=None, **kwargs):
+    """Run numpy-only ``fn(*args, **kwargs)`` in a thread; the result reaches the GUI thread.
+
+    With ``owner`` (a widget), the callbacks are skipped once it has been deleted: a dock closed
+    while its thread runs must not receive the result.
+    """
     from superqt.utils import create_worker
 
     connect = {"returned": on_result, "errored": on_error}
     if on_finished is not None:
         connect["finished"] = on_finished
+    if owner is not None:
+        connect = {k: (lambda *a, _cb=cb: _cb(*a) if _alive(owner) else None)
+                   for k, cb in connect.items()}
     worker = create_worker(fn, *args, _connect=connect, _start_thread=False,
                            _ignore_errors=True, **kwargs)
     worker.start()

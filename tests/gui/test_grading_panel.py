@@ -75,3 +75,13 @@ def test_colour_scale_is_fixed_not_stretched_to_the_image():
     assert np.abs(colours[1] - colours[2]).max() < 0.05  # nearly the same colour
     alone = grade_colours(rows[:1], "openness", (0.0, 1.0))
     assert np.allclose(alone[1], colours[1])  # the same value, the same colour in any image
+
+
+def test_a_stack_offered_as_glomeruli_layer_is_explained_not_raised(make_napari_viewer):
+    viewer = make_napari_viewer()
+    dock = QuantifyDock(viewer)
+    viewer.add_labels(np.ones((3, 32, 32), np.int32), name="em stack")  # the EM sample's shape
+    panel = dock.grading
+    panel.labels_choice.setCurrentText("em stack")
+    panel.attach()
+    assert panel._layer is None and "2-D glomeruli layer" in panel.status.text()
