@@ -24,14 +24,6 @@ TINY = TrainConfig(task="glomeruli", arch="resnet18", size=32, batch_size=2, epo
 PATTERN = r"^(S\d+)_"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory):
     from eq_engine.data.synthetic import write_histology_dataset

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from eq_engine.config import TrainConfig
 from eq_engine.errors import ConfigError
@@ -22,14 +21,6 @@ from eq_engine.training.output import check_output, temporary_checkpoint, traini
 TINY = TrainConfig(task="mitochondria", arch="resnet18", size=32, batch_size=2, epochs=2,
                    crops_per_image=1, seed=0)
 OLD = b"the previous model, which must survive"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -28,16 +28,6 @@ TINY = TrainConfig(task="mitochondria", arch="resnet18", size=32, batch_size=2, 
                    crops_per_image=1, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread(request):
-    """Tiny tensors gain nothing from threads; on a busy machine they only contend."""
-    before = torch.get_num_threads()
-    if request.node.get_closest_marker("slow") is None:
-        torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def em_root(tmp_path_factory):
     from eq_engine.data.synthetic import write_em_dataset

@@ -13,15 +13,6 @@ from eq_engine.training.transfer import adapt_first_conv, copy_encoder, transfer
 TINY = dict(arch="auto", size=32, batch_size=2, crops_per_image=1, epochs=1, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads; on a busy machine they only contend."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _meta(in_channels=1, arch="resnet18"):
     norm = {"method": "percentile-standardize", "low": 1.0, "high": 99.8,
             "channels": in_channels, "mean": [0.0] * in_channels, "std": [1.0] * in_channels}
