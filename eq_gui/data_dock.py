@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from eq_engine import EngineError
+from eq_engine.io import file_stem, is_slide
 
 from . import notify
 from .app_state import state_for
@@ -36,6 +37,7 @@ from .inputs import LayerChoice, PathEdit
 from .layer_data import IMAGE_KEY, MASK_KEY, layer_array
 from .opened_masks import name_opened_masks
 from .pyside_guard import guard
+from .slide_reader import slide_layer_data
 from .workers import thread_worker_call
 
 REFRESH_MS = 300
@@ -46,8 +48,8 @@ BAD_STATES = ("unreadable", "shapes differ", "mask not binary")
 def default_mask_path(root: Path, image: Path) -> Path:
     """Where a new mask for ``image`` goes: ``root/masks/<stem>.png``, or beside a flat layout."""
     if (root / "images").is_dir() or (root / "masks").is_dir():
-        return root / "masks" / f"{image.stem}.png"
-    return image.with_name(f"{image.stem}_mask.png")
+        return root / "masks" / f"{file_stem(image)}.png"
+    return image.with_name(f"{file_stem(image)}_mask.png")
 
 
 def load_pair(image_path: Path, mask_path: Path | None):
@@ -181,7 +183,7 @@ class DataDock(QWidget):
         for problem in report.problems:
             if problem.kind == "unpaired_image" and problem.paths:
                 image = Path(problem.paths[0])
-                rows.append((image.stem, image, None, "no mask yet"))
+                rows.append((file_stem(image), image, None, "no mask yet"))
             elif problem.kind in BAD_PAIR_KINDS and problem.paths:
                 rows.append(_bad_row(problem))
         rows.sort(key=lambda r: r[0])
@@ -213,6 +215,13 @@ class DataDock(QWidget):
             self.image_layer.set_layer(self.viewer.layers[stem])
             self.status.setText(f"{stem} is already open")
             return
+        if is_slide(image):  # lazy multiscale layer: never decode a whole slide
+            data, kwargs, _kind = slide_layer_data(image)
+            kwargs["metadata"]["eq_image_path"] = str(image)
+            self.image_layer.set_layer(self.viewer.add_image(data, **{**kwargs, "name": stem}))
+            self.status.setText(f"opened slide {image.name} (pyramid levels load as you zoom); "
+                                "predict it in the Predict dock")
+            return
         thread_worker_call(load_pair, image, mask, on_result=self._on_loaded,
                            on_error=self._show_error, owner=self)
 
@@ -220,7 +229,7 @@ class DataDock(QWidget):
         image_path, image, mask_path, mask = loaded
         root = self.root or image_path.parent
         rgb = image.ndim >= 3 and image.shape[-1] == 3
-        name = image_path.stem
+        name = file_stem(image_path)
         layer = self.viewer.add_image(image, name=name, rgb=rgb,
                                       metadata={"eq_image_path": str(image_path)})
         target = mask_path or default_mask_path(root, image_path)
@@ -238,7 +247,11 @@ class DataDock(QWidget):
         if image is None:
             self._show_error(ValueError("open an image layer to annotate"))
             return None
-        data = layer_array(image)
+        try:
+            data = layer_array(image)
+        except ValueError as exc:  # a whole slide: no full-size annotation layer
+            self._show_error(exc)
+            return None
         shape = data.shape[:-1] if image.rgb else data.shape
         labels = self.viewer.add_labels(np.zeros(shape, np.int32), name=f"{image.name} annotation",
                                         scale=image.scale, translate=image.translate,
@@ -256,7 +269,12 @@ class DataDock(QWidget):
             return None
         name = f"{image.name if image else source.name} annotation"
         target = self._mask_target(image) if image is not None else None
-        labels = self.viewer.add_labels(np.array(layer_array(source), dtype=np.int32, copy=True),
+        try:
+            data = np.array(layer_array(source), dtype=np.int32, copy=True)
+        except ValueError as exc:
+            self._show_error(exc)
+            return None
+        labels = self.viewer.add_labels(data,
                                         name=name, scale=source.scale, translate=source.translate,
                                         metadata={MASK_KEY: str(target)} if target else {})
         self._start_painting(labels)
@@ -331,6 +349,6 @@ def _bad_row(problem) -> tuple:
             mask = path
         else:
             image = path
-    stem = image.stem if image is not None else mask.stem.removesuffix("_mask")
+    stem = file_stem(image) if image is not None else mask.stem.removesuffix("_mask")
     return stem, image, mask, BAD_STATES[BAD_PAIR_KINDS.index(problem.kind)]
 

@@ -120,7 +120,12 @@ class GradingPanel(QWidget):
         if layer is None:
             return
         try:
-            self._centroids = object_centroids(layer_array(layer))
+            data = layer_array(layer)
+        except ValueError as exc:  # a whole slide's labels
+            self.status.setText(str(exc))
+            return
+        try:
+            self._centroids = object_centroids(data)
         except EngineError as exc:  # e.g. a 3-D EM stack offered as the glomeruli layer
             self.status.setText(f"{layer.name}: {exc}. Choose a 2-D glomeruli layer to grade.")
             return

@@ -13,9 +13,24 @@ DERIVED_SUFFIXES = (" prediction", " probability", " mask", " annotation", " glo
                     " mitochondria")
 
 
+MAX_LAYER_BYTES = 2**30  # a whole slide's full level would not fit; see layer_array
+
+
 def layer_array(layer) -> np.ndarray:
-    """Full-resolution data of a layer (the first level of a multiscale layer)."""
+    """Full-resolution data of a layer (the first level of a multiscale layer).
+
+    Raises ``ValueError`` naming the layer when that level is larger than ``MAX_LAYER_BYTES``
+    (a whole slide): decoding it would freeze the window and exhaust memory, and only the
+    Predict dock streams slides region by region.
+    """
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    nbytes = int(np.prod(data.shape, dtype=np.int64)) * np.dtype(data.dtype).itemsize
+    if nbytes > MAX_LAYER_BYTES:
+        shape = " x ".join(str(n) for n in data.shape)
+        raise ValueError(f"layer {layer.name!r} is a whole slide ({shape}, "
+                         f"{nbytes / 2**30:.1f} GiB in full): too large to load here. Predict it "
+                         "in the Predict dock (streamed by region) or with `eq predict`, and "
+                         "annotate, measure or evaluate fields cut from it")
     return np.asarray(data)
 
 

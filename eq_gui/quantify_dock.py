@@ -149,8 +149,13 @@ class QuantifyDock(QWidget):
         if image is None or labels is None:
             notify.show_error("quantify", "choose an image layer and the glomerulus labels")
             return
+        try:
+            arrays = layer_array(image), layer_array(labels)
+        except ValueError as exc:
+            notify.show_error("quantify", exc)
+            return
         self._labels_source = labels
-        self.jobs.start_thread(measure, layer_array(image), layer_array(labels), QuantConfig(),
+        self.jobs.start_thread(measure, *arrays, QuantConfig(),
                                image.name, self.grade_model.text() or None,
                                description="measuring")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..events import CancelToken, EventCallback, Progress, check_cancel, emit
 from .images import IMAGE_SUFFIXES, distinct_values, image_info, read_image, read_mask
+from .slides import is_slide
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ def _check_pair(pair: Pair, root: Path, *, labels: bool, decode_images: bool
                 ) -> tuple[list[Problem], bool]:
     """Problems of one pair, and whether its mask is all background."""
     try:
-        if decode_images:
+        if decode_images and not is_slide(pair.image):  # a slide's full level may not fit
             image = read_image(pair.image)
             spatial = image.shape[:-1] if image.ndim >= 3 and image.shape[-1] == 3 else image.shape
         else:
@@ -254,7 +255,9 @@ def image_files(folder: Path) -> list[Path]:
                   and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _stem(path: Path) -> str:
+def file_stem(path: str | os.PathLike) -> str:
+    """A file's name without its suffix, ``.ome.tif(f)`` counted as one suffix."""
+    path = Path(path)
     name = path.name
     for double in (".ome.tif", ".ome.tiff"):
         if name.lower().endswith(double):
@@ -279,17 +282,17 @@ def _match(root: Path) -> _Matching:
     layout = ("images/" if images_dir != root else "files in the folder") + (
         " + masks/" if masks_dir else " (masks beside images)")
     in_images = image_files(images_dir)
-    stems_there = {_stem(p) for p in in_images}
+    stems_there = {file_stem(p) for p in in_images}
     images: dict[str, list[Path]] = defaultdict(list)
     mask_keys: list[tuple[Path, tuple[str, ...]]] = []
     for path in in_images:  # a tagged file beside its image is a mask, otherwise an image
-        base = _untag(_stem(path))
+        base = _untag(file_stem(path))
         if base is not None and base in stems_there:
             mask_keys.append((path, (base,)))
         else:
-            images[_stem(path)].append(path)
+            images[file_stem(path)].append(path)
     for path in image_files(masks_dir) if masks_dir else []:
-        stem = _stem(path)
+        stem = file_stem(path)
         base = _untag(stem)
         mask_keys.append((path, (stem,) if base is None else (stem, base)))
     return _assign(root, images, mask_keys, layout)

@@ -79,3 +79,29 @@ def test_predict_dock_streams_a_slide_layer(make_napari_viewer, slide):
     payload = dock._layer_payload(PredictConfig())
     assert payload["slide"] == str(slide.resolve())
     assert payload["out"].endswith("kidney_eq") and "image" not in payload
+
+
+def test_data_dock_opens_a_dataset_slide_lazily_and_refuses_a_full_size_annotation(
+        make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    from eq_gui import layer_data
+    from eq_gui.data_dock import DataDock
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    image = np.full((512, 768, 3), 240, np.uint8)
+    write_pyramid(root / "images" / "section.ome.tif", image, mpp=0.5, downsamples=(1, 4))
+    viewer = make_napari_viewer()
+    dock = DataDock(viewer)
+    viewer.window.add_dock_widget(dock, name="Data")
+    dock.folder.set_path(root)
+    qtbot.waitUntil(lambda: dock.decoded, timeout=20_000)  # the decode pass skips the slide
+    row = next(i for i, (stem, _, _) in enumerate(dock.rows) if stem == "section")
+    dock.load_row(row)
+    layer = viewer.layers["section"]
+    assert layer.multiscale and all(isinstance(lv, da.Array) for lv in layer.data)
+    assert "slide" in dock.status.text()
+    # a real slide's full level is gigabytes: the dock says so instead of allocating it
+    monkeypatch.setattr(layer_data, "MAX_LAYER_BYTES", 512 * 768 * 3 - 1)
+    assert dock.new_annotation() is None
+    assert "whole slide" in dock.status.text() and "Predict" in dock.status.text()
+    assert [lv.name for lv in viewer.layers] == ["section"]
