@@ -1,0 +1,111 @@
+"""napari: frame time while panning a 50k x 40k slide opened with EQ's slide reader.
+
+A procedural RGB slide (glass with tissue islands, ``bench/slide_prediction.py``'s generator) is
+written as a pyramidal OME-TIFF (levels 1, 1/4, 1/16, 256-px zlib tiles, 0.5 µm/px) tile by tile,
+then opened in a shown napari viewer through ``eq_gui.slide_reader`` (lazy dask levels) and
+panned step by step at three zooms: full resolution (level 0 on screen), 1/4 and 1/16. Each step
+moves the camera by ``--step`` screen pixels; its frame time is the wall time from the camera
+move until napari has sliced the new view (the visible tiles decoded) and the canvas has been
+repainted. Goal: median <= 50 ms. Run under Xvfb on a headless machine:
+
+    xvfb-run -a .venv/bin/python bench/slide_panning.py --height 50000 --width 40000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_API", "pyside6")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def pan(viewer, app, canvas, start: tuple[float, float], step_world: float, steps: int
+        ) -> list[float]:
+    """Move the camera right (then down at the edge of a row) ``steps`` times; frame seconds."""
+    times = []
+    cy, cx = start
+    for i in range(steps):
+        cx += step_world if (i // 20) % 2 == 0 else -step_world  # zig-zag over the tissue
+        if i % 20 == 19:
+            cy += step_world
+        t0 = time.perf_counter()
+        viewer.camera.center = (cy, cx)
+        app.processEvents()  # napari slices the new view here (visible tiles are read)
+        canvas.repaint()     # and the canvas is drawn
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    from slide_prediction import ProceduralSlide
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--height", type=int, default=50000)
+    parser.add_argument("--width", type=int, default=40000)
+    parser.add_argument("--tissue", type=float, default=0.3, help="tissue fraction of the area")
+    parser.add_argument("--steps", type=int, default=60, help="camera moves per zoom")
+    parser.add_argument("--step", type=int, default=200, help="screen px per move")
+    parser.add_argument("--slide", default=None, help="reuse this slide instead of writing one")
+    parser.add_argument("--json", default=None, help="also write the results here")
+    args = parser.parse_args()
+
+    from eq_engine.io.slide_writer import write_pyramid
+
+    tmp = tempfile.TemporaryDirectory(prefix="eq_pan_")
+    generated = ProceduralSlide(args.height, args.width, args.tissue)
+    slide = Path(args.slide) if args.slide else Path(tmp.name) / "pan.ome.tif"
+    write_s = 0.0
+    if args.slide is None:
+        start = time.perf_counter()
+        write_pyramid(slide, generated, mpp=0.5, kind="ome", compression="zlib")
+        write_s = time.perf_counter() - start
+        print(f"wrote {slide.stat().st_size / 2**20:.0f} MB in {write_s:.0f} s", flush=True)
+
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from eq_gui.slide_reader import slide_layer_data
+
+    viewer = napari.Viewer(show=True)
+    viewer.window.resize(1280, 900)
+    data, kwargs, _ = slide_layer_data(slide)
+    layer = viewer.add_image(data, **kwargs)
+    app = QApplication.instance()
+    canvas = viewer.window._qt_viewer.canvas.native  # the vispy canvas widget (bench only)
+    mpp = kwargs["scale"][0]
+    iy, ix = generated.islands[len(generated.islands) // 2]
+    centre = ((iy + 1024) * mpp, (ix + 1024) * mpp)  # inside a tissue island
+    results = {}
+    for downsample in (1, 4, 16):
+        viewer.camera.zoom = 1.0 / (mpp * downsample)  # one screen px per level px
+        viewer.camera.center = centre
+        for _ in range(5):
+            app.processEvents()
+        times = pan(viewer, app, canvas, centre, args.step * mpp * downsample, args.steps)
+        ms = sorted(t * 1000 for t in times)
+        results[f"zoom 1/{downsample}"] = {
+            "level_shown": int(layer.data_level), "median_ms": round(statistics.median(ms), 1),
+            "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 1), "max_ms": round(ms[-1], 1),
+            "first_ms": round(times[0] * 1000, 1)}
+        print(f"zoom 1/{downsample}:", json.dumps(results[f"zoom 1/{downsample}"]), flush=True)
+    summary = {"slide": [args.height, args.width], "tissue": args.tissue, "write_s": round(write_s),
+               "steps": args.steps, "step_px": args.step, "canvas": [canvas.width(), canvas.height()],
+               "machine": f"{platform.node()} {os.cpu_count()} cpu", "results": results}
+    print(json.dumps(summary))
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2))
+    viewer.close()
+    tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()
