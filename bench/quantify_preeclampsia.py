@@ -9,7 +9,7 @@ are the truth. Two grade models are cross-validated by animal (4 folds of 12 ima
   within-animal Spearman in an inner leave-one-animal-out over the 3 training animals is chosen,
   then fitted on them and scored on the held-out animal, which never takes part in the choice.
 
-With ``--fold-models DIR`` (files ``glom_no<ANIMAL>.eqm``, e.g. from ``eq cv`` or
+With ``--fold-models DIR`` (an ``eq cv`` output folder, or files ``glom_no<ANIMAL>.eqm`` from
 ``eq train glomeruli`` on the other three animals) every image is segmented by the model that did
 not see its animal; segmentation agreement with the true masks (Dice, object F1 at IoU 0.5) and
 the time to quantify one 2448 x 2048 field are reported too.
@@ -41,6 +41,21 @@ def measure_true(data: Path, config):
     return measure_images(list_images(data / "images"), lambda stem, image: read(stem), config)
 
 
+def fold_models(folder: Path) -> dict[str, Path]:
+    """Held-out animal -> the model that never saw it: ``glom_no<ANIMAL>.eqm`` files, or the
+    ``fold<k>/scratch.eqm`` models of ``eq cv`` output folders (their ``folds.csv`` names the
+    held-out animal), searched in ``folder`` and its subfolders (``--only-fold`` parts)."""
+    import csv
+
+    found = {p.stem.removeprefix("glom_no"): p for p in folder.glob("glom_no*.eqm")}
+    for table in sorted(folder.glob("**/folds.csv")):
+        for row in csv.DictReader(table.open()):
+            model = table.parent / f"fold{row['fold']}" / f"{row['arm']}.eqm"
+            if row["arm"] == "scratch" and model.is_file() and " " not in row["held_out"]:
+                found.setdefault(row["held_out"], model)
+    return found
+
+
 def measure_predicted(data: Path, models: Path, config, out: Path):
     """Glomerulus table from fold-model masks, plus per-image segmentation agreement rows and
     the seconds each field took (predict + measure)."""
@@ -54,12 +69,13 @@ def measure_predicted(data: Path, models: Path, config, out: Path):
 
     paths = list_images(data / "images")
     animals = sorted({p.stem.split("_")[0] for p in paths})
+    found = fold_models(models)
     tables, seg_rows, seconds = [], [], []
     for animal in animals:
-        if not (models / f"glom_no{animal}.eqm").is_file():
-            print(f"no fold model glom_no{animal}.eqm: animal {animal} left out", file=sys.stderr)
+        if animal not in found:
+            print(f"no fold model without {animal}: animal {animal} left out", file=sys.stderr)
             continue
-        segment = model_segmenter(models / f"glom_no{animal}.eqm", PredictConfig())
+        segment = model_segmenter(found[animal], PredictConfig())
         for path in [p for p in paths if p.stem.startswith(animal + "_")]:
             image = read_image(path)
             start = time.perf_counter()
@@ -147,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DATA.resolve())
     parser.add_argument("--out", type=Path, default=Path("/tmp/eq_quantify_preeclampsia"))
     parser.add_argument("--fold-models", type=Path, default=None,
-                        help="folder with glom_no<ANIMAL>.eqm models")
+                        help="folder with glom_no<ANIMAL>.eqm models, or `eq cv` output "
+                        "(leave-one-animal-out fold models)")
     parser.add_argument("--bootstrap", type=int, default=2000)
     args = parser.parse_args(argv)
     if not (args.data / "grades.csv").is_file():

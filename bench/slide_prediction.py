@@ -120,15 +120,19 @@ def main() -> None:
     parser.add_argument("--tile", type=int, default=512, help="model tile px")
     parser.add_argument("--island", type=int, default=0,
                         help="tissue island side, px (default 4096 for rss, 1024 otherwise)")
+    parser.add_argument("--slide", type=Path, default=None,
+                        help="rss: keep the generated slide here (reused when it exists, e.g. "
+                        "by bench/slide_panning.py --slide)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="eq-slide-bench-") as tmp:
         tmp = Path(tmp)
         model = make_model(tmp / "m.eqm", args.tile)
         if args.mode == "rss":
-            seconds = write_slide(tmp / "s.ome.tif", args.height, args.width, args.tissue,
-                                  args.island or 4096)
-            result = run_child(tmp / "s.ome.tif", model, tmp / "out", args.batch, True,
-                              args.region)
+            slide, seconds = args.slide or tmp / "s.ome.tif", 0.0
+            if not slide.is_file():
+                seconds = write_slide(slide, args.height, args.width, args.tissue,
+                                      args.island or 4096)
+            result = run_child(slide, model, tmp / "out", args.batch, True, args.region)
             print(json.dumps({"slide": [args.height, args.width], "tissue": args.tissue,
                               "write_s": round(seconds, 1), **result}))
             return
