@@ -37,8 +37,9 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_predict)
 
 
-def add_predict_options(p: argparse.ArgumentParser) -> None:
-    """Options that build a PredictConfig (shared with ``eq evaluate``)."""
+def add_predict_options(p: argparse.ArgumentParser, *, pixel_size: bool = True) -> None:
+    """Options that build a PredictConfig (shared with ``eq evaluate`` and ``eq quantify``,
+    which has its own ``--pixel-size``: ``pixel_size=False``)."""
     p.add_argument("--tile", type=int, default=0, help="tile size in px (default: the model's)")
     p.add_argument("--overlap", type=float, default=0.25, help="tile overlap fraction [0, 1)")
     p.add_argument("--threshold", type=float, default=None,
@@ -48,6 +49,10 @@ def add_predict_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--min-size", type=int, default=-1,
                    help="drop objects under this many px (default -1: the model's learned minimum)")
+    if pixel_size:
+        p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
+                       help="µm per pixel of the images (default: from TIFF metadata); a model "
+                       "that records its training pixel size rescales to match")
 
 
 def predict_config(args: argparse.Namespace):
@@ -55,7 +60,8 @@ def predict_config(args: argparse.Namespace):
 
     return PredictConfig(tile=args.tile, overlap=args.overlap, threshold=args.threshold,
                          tta=args.tta, device=args.device, batch_size=args.batch_size,
-                         min_size=args.min_size, stream=getattr(args, "stream", "auto"))
+                         min_size=args.min_size, stream=getattr(args, "stream", "auto"),
+                         pixel_size=getattr(args, "pixel_size", None) or 0.0)
 
 
 def _predict(args: argparse.Namespace) -> int:

@@ -52,12 +52,13 @@ def register(subparsers) -> None:
                    help="per-image lumen rule: lightness Otsu or H&E colour deconvolution")
     p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
                    help="micrometres per pixel: areas in µm² and diameters in µm in "
-                   "glomeruli_readable.csv (default: px)")
+                   "glomeruli_readable.csv (default: px), and the model rescales images of "
+                   "another pixel size than its training images")
     p.add_argument("--include-border", action="store_true",
                    help="keep glomeruli cut by the image border in aggregates and grading")
     from .predict import add_predict_options
 
-    add_predict_options(p)
+    add_predict_options(p, pixel_size=False)
     from .slides import add_slide_options
 
     add_slide_options(p, run_options=True)

@@ -27,6 +27,9 @@ class PredictConfig(ConfigBase):
     fill_holes: bool = True
     # file outputs of large 2D images: "auto" streams TIFFs too big for memory (stream_model.py)
     stream: str = "auto"
+    # µm per pixel of the input; 0: the file's own (TIFF metadata), or unknown for arrays. With
+    # a model that records its training pixel size, the image is rescaled to match it.
+    pixel_size: float = 0.0
 
     def __post_init__(self) -> None:
         self._check_choice("stream", STREAM_MODES)
@@ -40,6 +43,8 @@ class PredictConfig(ConfigBase):
             self._check_range("threshold", 0, 1, low_open=True, high_open=True)
         self._check(isinstance(self.min_size, int) and self.min_size >= -1, "min_size",
                     "must be an integer >= 0, or -1 for the model's learned minimum")
+        self._check(isinstance(self.pixel_size, (int, float)) and 0 <= self.pixel_size < 1e3,
+                    "pixel_size", "must be µm per pixel (> 0), or 0 for the file's own")
 
 
 @dataclass(frozen=True)

@@ -133,16 +133,19 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
 
     2D images too large for memory are streamed (see ``stream_model.should_stream``)."""
     from ..io.images import read_image, write_image, write_mask
+    from ..io.pixel_size import file_pixel_size
     from .prediction import predict
-    from .predictor import load_for_prediction, model_tile
+    from .predictor import at_pixel_size, load_for_prediction, model_tile
     from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)
+    if not cfg.pixel_size and file_pixel_size(image):  # the file's own, for stream and memory
+        cfg = cfg.replace(pixel_size=file_pixel_size(image))
     loaded = load_for_prediction(_cached_model(model, cfg) if isinstance(model, str) else model,
                                  cfg)
     paths = output_paths(image, out, save_probability=save_probability)
     if should_stream(image, cfg, tile=model_tile(loaded.info, cfg, loaded.module is not None),
-                     scale=loaded.info.scale):
+                     scale=at_pixel_size(loaded.info, cfg.pixel_size).scale):
         return predict_to_files(loaded, image, paths, cfg)
     result = predict(loaded, read_image(image), cfg)
     if "probability" in paths:

@@ -15,6 +15,7 @@ from ..events import CancelToken, EventCallback, check_cancel
 from ..io.model_info import ModelInfo
 from .postprocessing import postprocess
 from .predictor import (
+    at_pixel_size,
     check_image_channels,
     flip_tta,
     load_for_prediction,
@@ -93,7 +94,9 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     slice) or an image file path (DataError when it is too large for memory and
     ``config.stream="auto"``: stream it to files with
     :func:`~eq_engine.inference.stream_model.predict_file_streaming` or ``eq predict``). The
-    model's metadata decides everything the model was trained with: the image is resized by ``scale``, converted to ``in_channels`` (RGB -> luminance,
+    model's metadata decides everything the model was trained with: the image is resized by
+    ``scale`` (times the ratio of the image's pixel size, ``config.pixel_size`` or the file's,
+    to the training images' when both are known), converted to ``in_channels`` (RGB -> luminance,
     gray -> replicated) and normalised with ``normalization``; the probability is resized back to
     the input's resolution. ``config.tile=0`` uses the model's ``tile_size`` and
     ``config.threshold=None`` its ``threshold``. The model runs on ``config.device`` under
@@ -102,15 +105,18 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     per batch of tiles; honours ``cancel``.
     """
     start = time.perf_counter()
+    pixel_size = config.pixel_size
     if isinstance(image, (str, os.PathLike)):
         from ..io.images import read_image
+        from ..io.pixel_size import file_pixel_size
         from .stream_model import check_fits_in_memory
 
         check_fits_in_memory(image, config)
+        pixel_size = pixel_size or file_pixel_size(image)
         image = read_image(image)
     image = np.asarray(image)
     loaded = load_for_prediction(model, config)
-    info = loaded.info
+    info = at_pixel_size(loaded.info, pixel_size)
     tile = model_tile(info, config, loaded.module is not None)
     check_tiling(tile, config.overlap, config.blend, config.batch_size)
     slices, is_stack = _slices(image)

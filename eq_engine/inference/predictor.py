@@ -5,6 +5,7 @@ Shared by in-memory (:mod:`.prediction`), streamed (:mod:`.stream_model`) and ba
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -14,6 +15,7 @@ from ..errors import ConfigError, DataError, ModelError
 from ..io.model_info import ModelInfo
 from .tiling import DEFAULT_TILE, Predictor
 
+log = logging.getLogger(__name__)
 UNET_MULTIPLE = 32  # a U-Net halves its input five times
 
 
@@ -73,6 +75,24 @@ def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
         raise ConfigError(f"PredictConfig.tile={tile}: a U-Net needs a multiple of "
                           f"{UNET_MULTIPLE} pixels, e.g. {max(1, round(tile / 32)) * 32}")
     return tile
+
+
+def at_pixel_size(info: ModelInfo, pixel_size: float | None) -> ModelInfo:
+    """``info`` for an image of ``pixel_size`` µm per pixel.
+
+    When the model records the pixel size of its training images and the image has one too,
+    the scale is multiplied by their ratio, so the network sees objects at the size it learned,
+    and the learned minimum object area follows. Otherwise ``info`` is returned unchanged.
+    """
+    from ..io.recipe_meta import trained_pixel_size, with_min_size_factor
+
+    trained = trained_pixel_size(info)
+    if not pixel_size or not trained or abs(pixel_size / trained - 1) < 1e-3:
+        return info
+    ratio = pixel_size / trained
+    log.info("image at %.4g µm/px, model trained at %.4g µm/px: scale %.4g -> %.4g", pixel_size,
+             trained, info.scale, info.scale * ratio)
+    return info.replace(scale=info.scale * ratio, extra=with_min_size_factor(info, ratio**-2))
 
 
 def model_min_size(info, config: PredictConfig) -> int:

@@ -68,11 +68,12 @@ class SlideResult:
         return len(self.rows)
 
 
-def _model_facts(loaded, config) -> dict:
-    """The few metadata facts a slide run needs, read in one place."""
-    from .predictor import model_threshold, model_tile
+def _model_facts(loaded, config, mpp: float | None) -> dict:
+    """The few metadata facts a slide run needs (for a slide of ``mpp`` µm/px), read in one
+    place."""
+    from .predictor import at_pixel_size, model_threshold, model_tile
 
-    info = loaded.info
+    info = at_pixel_size(loaded.info, config.pixel_size or mpp)
     return {"scale": float(info.scale), "norm": dict(info.normalization),
             "tile": model_tile(info, config, loaded.module is not None),
             "threshold": model_threshold(info, config)}
@@ -168,8 +169,8 @@ def predict_slide(model, slide_path: str | os.PathLike, out: str | os.PathLike,
     start = time.perf_counter()
     out, slide_path = Path(out), Path(slide_path)
     loaded = load_for_prediction(model, config.predict)
-    facts = _model_facts(loaded, config.predict)
     with open_slide(slide_path) as slide:
+        facts = _model_facts(loaded, config.predict, slide.info.mpp)
         plan, thumbnail, tissue = _plan_and_tissue(slide, facts["scale"], config)
         wanted = regions_with_tissue(plan, tissue)
         identity = _identity(model, slide_path, config, plan)

@@ -28,6 +28,7 @@ from ..errors import DataError, ModelError
 from ..events import CancelToken, EventCallback, check_cancel
 from .large import BandReader, LargePrediction, predict_large
 from .predictor import (
+    at_pixel_size,
     check_image_channels,
     flip_tta,
     load_for_prediction,
@@ -119,8 +120,10 @@ def predict_file_streaming(model, path: str | os.PathLike, out: str | os.PathLik
     model's scale) must be at least one tile. An existing ``out`` is replaced unless
     ``overwrite=False``. Emits ``Progress`` per batch; honours ``cancel``.
     """
+    from ..io.pixel_size import file_pixel_size
+
     loaded = load_for_prediction(model, config)
-    info = loaded.info
+    info = at_pixel_size(loaded.info, config.pixel_size or file_pixel_size(path))
     tile = model_tile(info, config, loaded.module is not None)
     scale, norm = info.scale, dict(info.normalization)
     if int(norm["channels"]) != info.in_channels:

@@ -1,4 +1,5 @@
-"""Model metadata written by the training recipe: scale policy, learned clean-up, prediction tile.
+"""Model metadata written by the training recipe: scale policy, learned clean-up, prediction
+tile, and the pixel size of the training images.
 
 The one place these keys are read and written, so that moving them into the model-info record
 is a change here only. Models without them (older files) get the old behaviour: no clean-up
@@ -12,10 +13,11 @@ from collections.abc import Mapping
 SCALE_POLICY = "scale_policy"
 POSTPROCESS = "postprocess"
 PREDICT_TILE = "predict_tile"
+PIXEL_SIZE = "pixel_size_um"  # µm per pixel of the training images, before ``scale``
 
 
 def recipe_metadata(*, scale_policy: dict | None = None, postprocess: dict | None = None,
-                    predict_tile: int | None = None) -> dict:
+                    predict_tile: int | None = None, pixel_size: float | None = None) -> dict:
     """The metadata entries for a model file (only those given)."""
     out = {}
     if scale_policy is not None:
@@ -24,6 +26,8 @@ def recipe_metadata(*, scale_policy: dict | None = None, postprocess: dict | Non
         out[POSTPROCESS] = dict(postprocess)
     if predict_tile:
         out[PREDICT_TILE] = int(predict_tile)
+    if pixel_size:
+        out[PIXEL_SIZE] = float(pixel_size)
     return out
 
 
@@ -36,7 +40,8 @@ def _entries(meta) -> Mapping:
 def recipe_entries(meta) -> dict:
     """The recipe entries of an existing model's metadata (to carry them over on resume)."""
     meta = _entries(meta)
-    return {k: meta[k] for k in (SCALE_POLICY, POSTPROCESS, PREDICT_TILE) if k in meta}
+    return {k: meta[k] for k in (SCALE_POLICY, POSTPROCESS, PREDICT_TILE, PIXEL_SIZE)
+            if k in meta}
 
 
 def learned_min_size(meta) -> int:
@@ -49,3 +54,20 @@ def predict_tile(meta) -> int:
     """The tile the model prefers at prediction (0: none stored)."""
     value = _entries(meta).get(PREDICT_TILE, 0)
     return int(value) if isinstance(value, (int, float)) and value > 0 else 0
+
+
+def trained_pixel_size(meta) -> float | None:
+    """µm per pixel of the images the model was trained on (None: they recorded none)."""
+    value = _entries(meta).get(PIXEL_SIZE)
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def with_min_size_factor(meta, factor: float) -> dict:
+    """``meta``'s entries with the learned minimum object area multiplied by ``factor`` (an
+    image of another pixel size counts its objects in more or fewer pixels)."""
+    entries = dict(_entries(meta))
+    post = dict(entries.get(POSTPROCESS) or {})
+    if learned_min_size(entries):
+        post["min_size"] = max(1, round(learned_min_size(entries) * factor))
+        entries[POSTPROCESS] = post
+    return entries

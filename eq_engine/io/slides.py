@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import DataError
+from .pixel_size import pixel_size_um
 
 log = logging.getLogger(__name__)
 SLIDE_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif")  # always slides; TIFFs only with a pyramid
-_UM_PER_UNIT = {"pm": 1e-6, "nm": 1e-3, "µm": 1.0, "um": 1.0, "\u03bcm": 1.0, "mm": 1e3,
-                "cm": 1e4, "m": 1e6}
-_RESOLUTION_UNIT_UM = {2: 25400.0, 3: 10000.0}  # TIFF ResolutionUnit: inch, centimetre
 _PLANE_AXES = "ZTIQRLHEAPVMB"  # non-spatial, non-channel axes: read at index 0
 
 
@@ -184,59 +181,6 @@ def slide_info(path: str | os.PathLike) -> SlideInfo:
     """The levels, channels and pixel size of a slide, from its header."""
     with open_slide(path) as slide:
         return slide.info
-
-
-def pixel_size_um(tif) -> float | None:
-    """µm per level-0 pixel from an open ``tifffile.TiffFile`` (None when the file omits it)."""
-    if tif.is_ome and tif.ome_metadata:
-        size = _ome_pixel_size(tif.ome_metadata)
-        if size:
-            return size
-    page = tif.pages.first
-    if tif.is_svs:
-        mpp = _svs_mpp(page.description)
-        if mpp:
-            return mpp
-    return _resolution_pixel_size(page)
-
-
-def _svs_mpp(description: str) -> float | None:
-    """The ``MPP = 0.2520`` field of an Aperio description (fields are ``|``-separated)."""
-    for field in description.split("|")[1:]:
-        key, _, value = field.partition("=")
-        if key.strip() == "MPP":
-            try:
-                return float(value)
-            except ValueError:
-                log.warning("Aperio MPP %r is not a number; pixel size unknown", value)
-    return None
-
-
-def _ome_pixel_size(xml: str) -> float | None:
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError:
-        log.warning("OME metadata is not valid XML; the pixel size is unknown")
-        return None
-    for element in root.iter():
-        if element.tag.rsplit("}", 1)[-1] == "Pixels" and element.get("PhysicalSizeX"):
-            unit = element.get("PhysicalSizeXUnit", "µm")
-            if unit not in _UM_PER_UNIT:
-                log.warning("OME PhysicalSizeXUnit %r is not a length; pixel size unknown", unit)
-                return None
-            return float(element.get("PhysicalSizeX")) * _UM_PER_UNIT[unit]
-    return None
-
-
-def _resolution_pixel_size(page) -> float | None:
-    tag, unit = page.tags.get("XResolution"), page.tags.get("ResolutionUnit")
-    unit_um = _RESOLUTION_UNIT_UM.get(int(unit.value) if unit else 2)
-    if tag is None or unit_um is None:
-        return None
-    num, den = tag.value
-    if not num or not den or (num, den) == (1, 1):
-        return None  # (1, 1) is tifffile's default: no resolution recorded
-    return unit_um * den / num
 
 
 def choose_level(info: SlideInfo, scale: float) -> tuple[int, float]:

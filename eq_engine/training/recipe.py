@@ -3,7 +3,9 @@
 - ``scale=0`` ("auto"): :func:`eq_engine.data.objects.choose_scale` from the objects' size;
 - post-processing for prediction (fill holes, minimum object size) from the smallest object;
 - the prediction tile: :data:`PREDICT_TILE` px (a fully convolutional net needs no training-size
-  tiles at prediction; fewer, larger tiles waste less on overlaps), never below the crop size.
+  tiles at prediction; fewer, larger tiles waste less on overlaps), never below the crop size;
+- the training images' pixel size (µm/px) when every training file records the same one, so
+  that prediction can rescale images of another pixel size (``at_pixel_size``).
 
 All of it is stored in the model file through :mod:`eq_engine.io.recipe_meta`.
 """
@@ -38,6 +40,39 @@ def _masks(data: Any):
             yield entry.stem, read_mask(entry.mask)
         else:
             yield f"array {i}", np.asarray(entry[-1])
+
+
+def _image_files(data: Any) -> list | None:
+    """The training image files of ``data``; None when any entry is an array."""
+    import os
+
+    from ..io.datasets import Pair, find_pairs
+
+    files = []
+    for entry in [data] if isinstance(data, (str, os.PathLike)) else list(data):
+        if isinstance(entry, (str, os.PathLike)):
+            files += [p.image for p in find_pairs(entry)]
+        elif isinstance(entry, Pair):
+            files.append(entry.image)
+        else:
+            return None
+    return files
+
+
+def training_pixel_size(data: Any) -> float | None:
+    """µm per pixel shared by every training image file (within 1%), else None (logged)."""
+    from ..io.pixel_size import file_pixel_size
+
+    files = _image_files(data)
+    sizes = [file_pixel_size(f) for f in files or []]
+    if not sizes or not all(sizes):
+        return None
+    if max(sizes) > min(sizes) * 1.01:
+        log.warning("training images have different pixel sizes (%.4g-%.4g µm/px): the model "
+                    "records none, and prediction will not rescale by pixel size",
+                    min(sizes), max(sizes))
+        return None
+    return float(np.median(sizes))
 
 
 def _mask_planes(data: Any, names: list):
@@ -87,4 +122,4 @@ def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainCon
     policy["scale"] = config.scale
     tile = max(PREDICT_TILE, size)
     return config, recipe_metadata(scale_policy=policy, postprocess=learned_postprocess(stats),
-                                   predict_tile=tile)
+                                   predict_tile=tile, pixel_size=training_pixel_size(data))

@@ -51,3 +51,25 @@ def test_learned_postprocess_round_trips_through_the_metadata():
     assert learned_min_size(meta) == int(MIN_SIZE_FRACTION * 2000)
     assert predict_tile(meta) == 512
     assert learned_min_size({}) == 0 and predict_tile({}) == 0  # older model files
+
+
+def test_training_pixel_size_is_recorded_only_when_the_files_agree(tmp_path):
+    import tifffile
+
+    from eq_engine.io.images import write_mask
+    from eq_engine.training.recipe import training_pixel_size
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "masks").mkdir()
+    mask = np.zeros((32, 32), bool)
+    mask[8:20, 8:20] = True
+    for name, px_per_cm in (("a", 20000), ("b", 20000)):
+        tifffile.imwrite(root / "images" / f"{name}.tif", np.zeros((32, 32), np.uint8),
+                         resolution=(px_per_cm, px_per_cm), resolutionunit=3)
+        write_mask(root / "masks" / f"{name}.png", mask)
+    assert training_pixel_size(root) == pytest.approx(0.5)
+    tifffile.imwrite(root / "images" / "b.tif", np.zeros((32, 32), np.uint8),
+                     resolution=(40000, 40000), resolutionunit=3)
+    assert training_pixel_size(root) is None  # 0.5 and 0.25 µm/px: no single pixel size
+    assert training_pixel_size([(np.zeros((32, 32)), mask)]) is None  # arrays carry none

@@ -135,3 +135,40 @@ def test_learned_clean_up_and_prediction_tile_come_from_the_model():
     assert pred.tile == 64 and pred.labels.max() == 1 and not pred.mask[5:8, 5:8].any()
     kept = predict(model, image, PredictConfig(min_size=0, tile=32))  # explicit values win
     assert kept.tile == 32 and kept.labels.max() == 2
+
+
+def test_an_image_of_another_pixel_size_is_rescaled_to_the_training_one(tmp_path):
+    import tifffile
+
+    from eq_engine.io.recipe_meta import recipe_metadata
+
+    seen = []
+    model = numpy_model(1, scale=0.5, tile=32, seen=seen)
+    model.metadata.update(recipe_metadata(pixel_size=0.5, postprocess={"min_size": 400}))
+    image = blob_image((128, 96))
+    # trained at 0.5 µm/px, scale 0.5 (1 µm per network px); this image is 0.25 µm/px
+    pred = predict(model, image, PredictConfig(overlap=0.0, pixel_size=0.25))
+    assert seen == [(1, 1, 32, 32)]  # 32 x 24 px at scale 0.25: one tile
+    # the 1200-px blob is 75 µm² here: below the learned 100 µm² (400 px at 0.5 µm/px)
+    assert pred.probability.shape == (128, 96) and pred.labels.max() == 0
+    assert predict(model, image, PredictConfig(overlap=0.0, pixel_size=0.5)).labels.max() == 1
+    seen.clear()
+    predict(model, image, PredictConfig(overlap=0.0))  # unknown pixel size: the model's scale
+    assert seen == [(4, 1, 32, 32)]
+    seen.clear()
+    tifffile.imwrite(tmp_path / "fine.tif", image, resolution=(40000, 40000), resolutionunit=3)
+    predict(model, tmp_path / "fine.tif", PredictConfig(overlap=0.0))  # 0.25 µm/px from the file
+    assert seen == [(1, 1, 32, 32)]
+
+
+def test_learned_minimum_object_follows_the_pixel_size():
+    from eq_engine.inference.predictor import at_pixel_size
+    from eq_engine.io.recipe_meta import learned_min_size, recipe_metadata
+
+    info = numpy_model(1, scale=0.5).info
+    info = info.replace(extra=recipe_metadata(pixel_size=0.5, postprocess={"min_size": 400}))
+    finer = at_pixel_size(info, 0.25)
+    assert finer.scale == pytest.approx(0.25) and learned_min_size(finer) == 1600
+    assert at_pixel_size(info, None) is info and at_pixel_size(info, 0.5) is info
+    bare = numpy_model(1, scale=0.5).info  # a model without a training pixel size
+    assert at_pixel_size(bare, 0.25) is bare

@@ -10,8 +10,6 @@ from eq_engine.errors import ConfigError, DataError
 from eq_engine.io.slide_writer import write_pyramid
 from eq_engine.io.slides import (
     SlideInfo,
-    _ome_pixel_size,
-    _svs_mpp,
     choose_level,
     is_slide,
     open_slide,
@@ -100,17 +98,6 @@ def test_choose_level_reads_the_fewest_pixels_without_upsampling():
     assert choose_level(info, 2.0) == (0, 2.0)  # a model finer than the slide: level 0, upsampled
     with pytest.raises(DataError, match="positive"):
         choose_level(info, 0.0)
-
-
-def test_metadata_parsers():
-    assert _svs_mpp("Aperio Image Library v12\r\n46000x32914 (256x256) JPEG/RGB Q=70|"
-                    "AppMag = 20|MPP = 0.4990|Filename = x") == pytest.approx(0.499)
-    assert _svs_mpp("Aperio Image Library v12|AppMag = 20") is None
-    xml = ('<OME xmlns="http://www.openmicroscopy.org/Schemas/OME/2016-06"><Image><Pixels '
-           'PhysicalSizeX="250" PhysicalSizeXUnit="nm" SizeX="4"/></Image></OME>')
-    assert _ome_pixel_size(xml) == pytest.approx(0.25)
-    assert _ome_pixel_size(xml.replace(' PhysicalSizeXUnit="nm"', "")) == 250.0  # default µm
-    assert _ome_pixel_size("<OME><Image><Pixels SizeX='4'/></Image></OME>") is None
 
 
 def test_writer_rejects_bad_arguments(tmp_path, slide_image):
