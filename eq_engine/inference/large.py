@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..events import CancelToken, EventCallback
+from ..io.atomic import atomic_path
 from .tiling import (
     DEFAULT_TILE,
     Predictor,
@@ -224,10 +225,7 @@ def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=
     tick = progress_ticker(n_tiles, on_event, cancel)
     shape = tuple(out_shape or (height, width))
     start = time.perf_counter()
-    tmp = out.with_name(f".{out.name}.part{out.suffix}")
-    _remove(tmp)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    try:
+    with atomic_path(out) as tmp:  # a killed run leaves only a temporary the next run removes
         sink = _open_sink(tmp, kind, shape, np.float32 if output == "probability" else np.uint8,
                           max(tile_hw))
         encode = functools.partial(_encode, output=output, threshold=threshold)
@@ -236,10 +234,8 @@ def predict_large(source, predictor: Predictor, out: str | os.PathLike, *, tile=
         _stream(src, predictor, sink, tile_hw=tile_hw, overlap=overlap,
                 weights=blend_weights(tile_hw, blend=blend), batch_size=batch_size,
                 preprocess=preprocess or _default_preprocess, encode=encode, tick=tick)
-        _remove(out)
-        os.replace(tmp, out)
-    finally:
-        _remove(tmp)
+        if out.exists() and tmp.is_dir() != out.is_dir():
+            _remove(out)  # a Zarr folder where a TIFF was, or the reverse
     seconds = time.perf_counter() - start
     log.info("predicted %s (%d tiles) into %s in %.1f s", src.shape, n_tiles, out, seconds)
     return LargePrediction(out, shape, output, n_tiles, seconds)

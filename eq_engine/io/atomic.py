@@ -31,7 +31,8 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
 
     On error the temporary folder is removed and ``path`` is untouched. With ``overwrite=False``
-    an existing ``path`` raises FileExistsError before anything is written.
+    an existing ``path`` raises FileExistsError before anything is written. The writer may make
+    a file or a folder (a Zarr store); an existing folder at ``path`` is replaced by the new one.
     """
     target = Path(path)
     if not overwrite and target.exists():
@@ -43,7 +44,9 @@ def atomic_path(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[
     try:
         yield tmp_path
         # mkstemp-style files are 0600; give the result the permissions open() would have
-        os.chmod(tmp_path, 0o666 & ~_umask())
+        os.chmod(tmp_path, (0o777 if tmp_path.is_dir() else 0o666) & ~_umask())
+        if tmp_path.is_dir() and target.is_dir():
+            shutil.rmtree(target)  # os.replace cannot replace a non-empty folder
         os.replace(tmp_path, target)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
