@@ -11,7 +11,9 @@ images, then scores the held-out subjects' images with :func:`~eq_engine.evaluat
 (pooled and per-image Dice/IoU, object F1, Otsu and all-background baselines). The output
 folder holds ``fold<k>/<arm>.eqm`` and the fold's evaluation, ``folds.csv`` (one row per fold
 and arm), ``summary.json`` (see :mod:`eq_engine.training.cv_summary`) and ``folds.png``.
-A cancel stops after the fold in progress; what finished is still summarised.
+A cancel stops after the fold in progress; what finished is still summarised. Running the same
+command again into the same folder scores the folds whose models finished instead of training
+them again (:mod:`eq_engine.training.cv_resume`).
 """
 
 from __future__ import annotations
@@ -120,20 +122,37 @@ def _fold_train_config(config: CVConfig, fold: Fold):
 def _train_fold(config: CVConfig, fold: Fold, folder: Path, on_event, cancel) -> dict[str, Any]:
     """``{arm: TrainResult}`` for one fold."""
     tcfg = _fold_train_config(config, fold)
+    reused = _reused(config, fold, folder, tcfg, on_event)
+    if reused:
+        return reused
     if not config.base_model:
         from .trainer import train
 
         return {"scratch": train(list(fold.train), tcfg, out=folder / "scratch.eqm",
-                                 on_event=on_event, cancel=cancel)}
+                                 overwrite=True, on_event=on_event, cancel=cancel)}
     from ..config import TransferConfig
     from .transfer import transfer_train
 
     tc = TransferConfig(base_model=config.base_model, train=tcfg,
                         freeze_epochs=config.freeze_epochs, unfreeze_epochs=config.unfreeze_epochs,
                         lr_divisor=config.lr_divisor, compare_scratch=config.compare_scratch)
-    result = transfer_train(list(fold.train), tc, out=folder / "transfer.eqm", on_event=on_event,
-                            cancel=cancel)
+    result = transfer_train(list(fold.train), tc, out=folder / "transfer.eqm", overwrite=True,
+                            on_event=on_event, cancel=cancel)
     return {"transfer": result.transfer, **({"scratch": result.scratch} if result.scratch else {})}
+
+
+def _reused(config: CVConfig, fold: Fold, folder: Path, tcfg, on_event) -> dict | None:
+    """``{arm: TrainResult}`` from the fold's finished model files (a re-run), or None; an
+    unfinished file is replaced by training (only finished models of this experiment count)."""
+    from .cv_resume import reusable_result
+
+    stems = {p.stem for p in fold.train}
+    found = {arm: reusable_result(folder / f"{arm}.eqm", tcfg, stems) for arm in config.arms}
+    if not all(found.values()):
+        return None
+    emit(on_event, StageStarted("cv", f"fold {fold.index + 1}: reusing the finished "
+                                f"{', '.join(f'{a}.eqm' for a in found)} (scored, not retrained)"))
+    return found
 
 
 def _score(config: CVConfig, fold: Fold, arm: str, trained, folder: Path, cancel) -> tuple[dict, list]:

@@ -157,3 +157,28 @@ def test_folds_run_apart_merge_into_the_same_summary(cohort, cv_run, tmp_path):
     assert (tmp_path / "merged" / "folds.png").is_file()
     with pytest.raises(DataError, match="more than one folder"):
         merge_folders([parts[0], parts[0]], tmp_path / "twice")
+
+
+def test_a_rerun_into_the_same_folder_scores_finished_folds_without_retraining(cohort, cv_run,
+                                                                                tmp_path):
+    import shutil
+
+    from eq_engine.events import StageStarted
+
+    full, out = cv_run
+    again = tmp_path / "cv"
+    shutil.copytree(out, again)
+    model = again / "fold1" / "scratch.eqm"
+    before = model.stat().st_mtime_ns
+    events = []
+    config = CVConfig(group_pattern=PATTERN, train=TINY)
+    result = cross_validate(cohort, config.replace(only_folds=(1,)), out=again,
+                            on_event=events.append)
+    assert model.stat().st_mtime_ns == before  # scored, not retrained
+    assert any(isinstance(e, StageStarted) and "reusing" in e.message for e in events)
+    assert result.rows[0]["pooled_dice"] == pytest.approx(full.rows[1]["pooled_dice"])
+    # another training config is another experiment: its model is never overwritten
+    with pytest.raises(DataError, match=r"scratch.eqm is a finished model of another.*lr=0.001"):
+        cross_validate(cohort, config.replace(only_folds=(1,), train=TINY.replace(lr=5e-4)),
+                       out=again)
+    assert model.stat().st_mtime_ns == before
