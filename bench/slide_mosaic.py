@@ -69,7 +69,9 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--fields", type=int, default=4)
     parser.add_argument("--columns", type=int, default=2)
-    parser.add_argument("--min-size", type=int, default=2000)
+    parser.add_argument("--min-size", type=int, default=None,
+                        help="px at full resolution (default: the model's learned minimum; "
+                        "2000 for the darkness predictor)")
     parser.add_argument("--percentiles", type=float, nargs=2, default=(1.0, 99.8),
                         help="normalisation percentiles of the darkness predictor; 0 100 "
                         "(min/max) makes slide-wide and per-field normalisation agree")
@@ -78,7 +80,8 @@ def main() -> None:
     fields = [read_image(p) for p in paths]
     truths = [read_mask(DATA / "masks" / f"{p.stem}_mask.png") for p in paths]
     model = args.model or darkness_model(*args.percentiles)
-    config = PredictConfig(device="cpu", min_size=args.min_size)
+    min_size = args.min_size if args.min_size is not None else (-1 if args.model else 2000)
+    config = PredictConfig(device="cpu", min_size=min_size)
     start = time.perf_counter()
     field_labels = [predict(model, f, config).labels for f in fields]
     field_s = time.perf_counter() - start

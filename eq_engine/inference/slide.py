@@ -71,10 +71,13 @@ class SlideResult:
 def _model_facts(loaded, config, mpp: float | None) -> dict:
     """The few metadata facts a slide run needs (for a slide of ``mpp`` µm/px), read in one
     place."""
-    from .predictor import at_pixel_size, model_threshold, model_tile
+    from .predictor import at_pixel_size, model_min_size, model_threshold, model_tile
 
     info = at_pixel_size(loaded.info, config.pixel_size or mpp)
+    # objects are merged at the model's scale: a minimum in level-0 px counts scale² as many
+    min_size = model_min_size(info, config) * float(info.scale) ** 2
     return {"scale": float(info.scale), "norm": dict(info.normalization),
+            "min_size": max(0, round(min_size)),
             "tile": model_tile(info, config, loaded.module is not None),
             "threshold": model_threshold(info, config)}
 
@@ -157,8 +160,8 @@ def predict_slide(model, slide_path: str | os.PathLike, out: str | os.PathLike,
     ``model`` is an EQ model file or a LoadedModel (anything with ``metadata`` and a
     ``predictor`` callable). The slide is read at the model's scale from the level that reads
     the fewest pixels, regions without tissue are skipped, and each region is predicted with
-    ``config.predict``'s tiling, threshold and TTA (``min_size`` and ``fill_holes`` apply to
-    the merged objects). ``scheduler`` (a Dask address, or ``"local"`` for a LocalCluster)
+    ``config.predict``'s tiling, threshold and TTA (``min_size``, in level-0 pixels or the
+    model's learned one as for a field, and ``fill_holes`` apply to the merged objects). ``scheduler`` (a Dask address, or ``"local"`` for a LocalCluster)
     runs the regions in parallel. A run interrupted (killed, cancelled, failed) resumes after
     its finished regions when called again with the same slide, model and config;
     ``overwrite=True`` starts afresh. Emits ``Progress(stage="predict-slide")`` per region.
@@ -198,17 +201,18 @@ def predict_slide(model, slide_path: str | os.PathLike, out: str | os.PathLike,
         else:
             _predict_local(loaded, slide, plan, todo, done, facts, config, mask, save,
                            on_event=on_event, cancel=cancel)
-        rows, files = _finish(out, plan, mask, thumbnail, config, on_event=on_event,
-                              cancel=cancel)
+        rows, files = _finish(out, plan, mask, thumbnail, config, facts["min_size"],
+                              on_event=on_event, cancel=cancel)
     seconds = time.perf_counter() - start
     log.info("%s: %d objects in %.1f s", slide_path, len(rows), seconds)
     return SlideResult(out, plan, rows, files, len(todo), resumed,
                        plan.n_regions - len(wanted), seconds)
 
 
-def _finish(out: Path, plan: SlidePlan, mask, thumbnail, config: SlideConfig, *, on_event,
-            cancel) -> tuple[list[dict], dict[str, Path]]:
-    """Merge labels across regions and write labels.ome.zarr, objects.csv and thumbnail.png."""
+def _finish(out: Path, plan: SlidePlan, mask, thumbnail, config: SlideConfig, min_size: int, *,
+            on_event, cancel) -> tuple[list[dict], dict[str, Path]]:
+    """Merge labels across regions (dropping objects under ``min_size`` px at the model's
+    scale) and write labels.ome.zarr, objects.csv and thumbnail.png."""
     import zarr
 
     from ..io.images import write_image
@@ -220,7 +224,7 @@ def _finish(out: Path, plan: SlidePlan, mask, thumbnail, config: SlideConfig, *,
                                   chunks=(plan.region, plan.region), fill_value=0)
     count, links, sizes = label_regions(mask, provisional, plan,
                                         fill_holes=config.predict.fill_holes)
-    lookup = merge_objects(count, links, sizes, min_size=config.predict.min_size)
+    lookup = merge_objects(count, links, sizes, min_size=min_size)
     objects = object_geometry(provisional, lookup, plan)
     rows = object_rows(objects, plan)
     files = {"labels": write_ome_zarr(final_labels(provisional, lookup), out / "labels.ome.zarr",

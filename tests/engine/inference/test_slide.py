@@ -113,14 +113,22 @@ def test_level_matching_the_model_scale_is_read(make_slide, threshold_model, tmp
     assert result.rows[1]["centroid_x"] == pytest.approx(700, abs=4)
 
 
-def test_min_size_applies_to_merged_objects(make_slide, slide_image, threshold_model, tmp_path):
+@pytest.mark.parametrize("learned", [False, True])
+def test_min_size_applies_to_merged_objects(make_slide, slide_image, threshold_model, tmp_path,
+                                            learned):
+    from eq_engine.io.recipe_meta import recipe_metadata
+
     # enough dark discs that the 1st percentile is dark (the threshold model needs contrast)
     discs = [(y, x) for y in (200, 400, 600) for x in (256, 600, 1100)]
     image = slide_image(discs=discs, radius=24)
-    image[240:272, 800:832] = (120, 40, 110)  # a 32 px square: 256 analysis px
-    config = SMALL.replace(predict=SMALL.predict.replace(min_size=350))
-    result = predict_slide(threshold_model(), make_slide(image=image), tmp_path / "o", config)
-    assert result.n_objects == 9  # discs of ~450 analysis px each survive, the square does not
+    image[240:272, 800:832] = (120, 40, 110)  # a 32 px square: 1024 level-0 px
+    model, config = threshold_model(), SMALL
+    if learned:  # the model's own minimum (full-resolution px), as for a field
+        model.metadata.update(recipe_metadata(postprocess={"min_size": 1400}))
+    else:
+        config = SMALL.replace(predict=SMALL.predict.replace(min_size=1400))
+    result = predict_slide(model, make_slide(image=image), tmp_path / "o", config)
+    assert result.n_objects == 9  # discs of ~1800 level-0 px each survive, the square does not
     assert all(abs(r["centroid_x"] - 816) > 100 for r in result.rows)
 
 
