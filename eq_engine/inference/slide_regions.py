@@ -149,17 +149,31 @@ class AnalysisReader:
 
 
 def sample_percentiles(reader: AnalysisReader, tissue: np.ndarray, norm: dict) -> np.ndarray:
-    """The slide's normalisation percentiles from windows centred on tissue (all of the slide
-    when no tissue was found): up to 256 windows of 64 px, spread evenly over the tissue."""
+    """The slide's normalisation percentiles from windows inside the tissue: up to 256 windows
+    of 64 px, spread evenly over it.
+
+    A window is centred where it holds no glass (the tissue mask with its holes filled, shrunk
+    by half a window), so the percentiles are those of tissue, as a field's are; glass would
+    pull the bright percentile up to its own grey and darken everything the model sees. Thin
+    tissue falls back to windows centred on any tissue, and no tissue to the whole slide.
+    """
+    from scipy import ndimage
+
     from ..data.normalize import percentiles_from_sample
 
     plan = reader.plan
-    ys, xs = np.nonzero(tissue)
-    if not len(ys):
-        ys, xs = np.nonzero(np.ones_like(tissue))
-    pick = np.unique(np.linspace(0, len(ys) - 1, min(MAX_SAMPLE_WINDOWS, len(ys))).astype(int))
     fy, fx = plan.shape[0] / tissue.shape[0], plan.shape[1] / tissue.shape[1]
     half = SAMPLE_WINDOW // 2
+    # half a window in tissue-mask pixels, plus the mask's one-pixel dilation and its part-glass
+    # edge pixels
+    reach = int(np.ceil(half / min(fy, fx))) + 2
+    inside = ndimage.binary_erosion(ndimage.binary_fill_holes(tissue), iterations=reach,
+                                    border_value=0)
+    for candidates in (inside, tissue, np.ones_like(tissue)):
+        ys, xs = np.nonzero(candidates)
+        if len(ys):
+            break
+    pick = np.unique(np.linspace(0, len(ys) - 1, min(MAX_SAMPLE_WINDOWS, len(ys))).astype(int))
     windows = []
     for y, x in zip(ys[pick], xs[pick], strict=True):
         cy, cx = int((y + 0.5) * fy), int((x + 0.5) * fx)

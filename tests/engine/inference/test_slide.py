@@ -155,3 +155,27 @@ def test_line_links_and_merging_by_hand():
     lookup = merge_objects(6, links, sizes, min_size=0)
     assert lookup.tolist() == [0, 1, 2, 2, 3, 1, 2]
     assert merge_objects(6, links, sizes, min_size=5).tolist() == [0, 1, 2, 2, 0, 1, 2]
+
+
+def test_normalisation_is_sampled_from_tissue_not_glass(make_slide):
+    from eq_engine.inference.slide_regions import (
+        AnalysisReader,
+        make_plan,
+        sample_percentiles,
+        tissue_mask,
+    )
+    from eq_engine.io.slides import open_slide
+
+    rng = np.random.default_rng(0)
+    image = np.full((1024, 1536, 3), 242, np.uint8)  # glass
+    tissue_px = rng.integers(90, 200, (640, 640, 3)).astype(np.uint8)
+    tissue_px[..., 1] //= 2  # pink: saturated, so the tissue detector sees it
+    image[200:840, 300:940] = tissue_px
+    norm = {"method": "percentile-standardize", "low": 1.0, "high": 99.8, "channels": 3,
+            "mean": [0.0] * 3, "std": [1.0] * 3}
+    with open_slide(make_slide(image=image)) as slide:
+        plan = make_plan(slide.info, 0.5, region=128, halo=32, level=None)
+        tissue = tissue_mask(slide.level(len(slide.info.shapes) - 1)[:, :])
+        found = sample_percentiles(AnalysisReader(slide.level(plan.level), plan), tissue, norm)
+    assert found[:, 1].max() < 205  # the tissue's own bright end, not the glass (242)
+    assert found[1, 1] < 110  # the pink tissue's own green, far from the glass grey
