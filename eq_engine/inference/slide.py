@@ -161,8 +161,9 @@ def predict_slide(model, slide_path: str | os.PathLike, out: str | os.PathLike,
     ``predictor`` callable). The slide is read at the model's scale from the level that reads
     the fewest pixels, regions without tissue are skipped, and each region is predicted with
     ``config.predict``'s tiling, threshold and TTA (``min_size``, in level-0 pixels or the
-    model's learned one as for a field, and ``fill_holes`` apply to the merged objects). ``scheduler`` (a Dask address, or ``"local"`` for a LocalCluster)
-    runs the regions in parallel. A run interrupted (killed, cancelled, failed) resumes after
+    model's learned one as for a field, and ``fill_holes`` apply to the merged objects).
+    ``scheduler`` (a Dask address, or ``"local"`` for a LocalCluster) runs the regions in
+    parallel. A run interrupted (killed, cancelled, failed) resumes after
     its finished regions when called again with the same slide, model and config;
     ``overwrite=True`` starts afresh. Emits ``Progress(stage="predict-slide")`` per region.
     """
