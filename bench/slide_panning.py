@@ -98,7 +98,8 @@ def main() -> None:
             "first_ms": round(times[0] * 1000, 1)}
         print(f"zoom 1/{downsample}:", json.dumps(results[f"zoom 1/{downsample}"]), flush=True)
     summary = {"slide": [args.height, args.width], "tissue": args.tissue, "write_s": round(write_s),
-               "steps": args.steps, "step_px": args.step, "canvas": [canvas.width(), canvas.height()],
+               "steps": args.steps, "step_px": args.step,
+               "canvas": [canvas.width(), canvas.height()],
                "machine": f"{platform.node()} {os.cpu_count()} cpu", "results": results}
     print(json.dumps(summary))
     if args.json:
