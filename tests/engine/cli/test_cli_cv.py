@@ -3,7 +3,6 @@
 import json
 
 import pytest
-import torch
 
 from eq_engine.cli import build_parser, main
 from eq_engine.cli.cv import cv_config
@@ -11,13 +10,7 @@ from eq_engine.cli.cv import cv_config
 TINY = ["--arch", "resnet18", "--size", "32", "--batch-size", "2", "--crops-per-image", "1"]
 
 
-@pytest.fixture(autouse=True)
-def quiet_machine(monkeypatch, tmp_path):
-    monkeypatch.setenv("EQ_RUNS_DIR", str(tmp_path / "runs"))
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("quiet_machine")
 
 
 def test_arguments_become_a_cv_config():
