@@ -139,8 +139,8 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
     from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)
-    if not cfg.pixel_size and file_pixel_size(image):  # the file's own, for stream and memory
-        cfg = cfg.replace(pixel_size=file_pixel_size(image))
+    if not cfg.pixel_size:  # the file's own, read once for the stream and memory paths
+        cfg = cfg.replace(pixel_size=file_pixel_size(image) or 0.0)
     loaded = load_for_prediction(_cached_model(model, cfg) if isinstance(model, str) else model,
                                  cfg)
     paths = output_paths(image, out, save_probability=save_probability)
