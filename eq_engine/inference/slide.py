@@ -48,6 +48,10 @@ from .slide_regions import (
 
 log = logging.getLogger(__name__)
 STATE = "slide_state.json"
+# Largest default tile for slides (px at the model's scale). A U-Net's activations grow with
+# batch x tile²: at batch 2, 512-px tiles of a resnet18 U-Net take ~0.9 GB on the CPU and push a
+# slide run past 2 GB; 384-px tiles take ~0.5-0.7 GB. An explicit PredictConfig.tile is used as is.
+SLIDE_TILE = 384
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,14 @@ def _model_facts(loaded, config, mpp: float | None) -> dict:
     min_size = model_min_size(info, config) * float(info.scale) ** 2
     return {"scale": float(info.scale), "norm": dict(info.normalization),
             "min_size": max(0, round(min_size)),
-            "tile": model_tile(info, config, loaded.module is not None),
+            "tile": slide_tile(model_tile(info, config, loaded.module is not None), config),
             "threshold": model_threshold(info, config)}
+
+
+def slide_tile(tile: int, config) -> int:
+    """The tile a slide is predicted with: ``config.tile`` when given, else the model's tile
+    capped at :data:`SLIDE_TILE` to bound memory."""
+    return tile if config.tile else min(tile, SLIDE_TILE)
 
 
 def _identity(model, slide_path: Path, config: SlideConfig, plan: SlidePlan) -> dict:

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
+from eq_engine.config.inference import PredictConfig
 from eq_engine.config.slide import SlideConfig
 from eq_engine.errors import ConfigError
-from eq_engine.inference.slide import predict_slide
+from eq_engine.inference.slide import SLIDE_TILE, predict_slide
 from eq_engine.inference.slide_labels import _line_links, merge_objects, read_ome_zarr_levels
 from eq_engine.io.images import read_image
 from eq_engine.models.loading import LoadedModel
@@ -111,6 +112,23 @@ def test_level_matching_the_model_scale_is_read(make_slide, threshold_model, tmp
     assert (result.plan.level, result.plan.residual, result.plan.shape) == (1, 1.0, (256, 384))
     assert result.n_objects == 3
     assert result.rows[1]["centroid_x"] == pytest.approx(700, abs=4)
+
+
+@pytest.mark.parametrize(("asked", "used"), [(0, SLIDE_TILE), (512, 512)])
+def test_slide_tiles_are_capped_unless_asked_for(make_slide, threshold_model, tmp_path, asked,
+                                                 used):
+    shapes = []
+    model = threshold_model(tile=512)
+
+    def predictor(batch):
+        shapes.append(batch.shape[-2:])
+        return model.predictor(batch)
+
+    config = SlideConfig(region=512, halo=32, predict=PredictConfig(tile=asked))
+    result = predict_slide(LoadedModel(None, model.metadata, predictor), make_slide("ome"),
+                           tmp_path / "out", config)
+    assert result.n_objects == 3
+    assert {tuple(s) for s in shapes} == {(used, used)}
 
 
 @pytest.mark.parametrize("learned", [False, True])
