@@ -40,7 +40,8 @@ def register(subparsers) -> None:
 def add_predict_options(p: argparse.ArgumentParser, *, pixel_size: bool = True) -> None:
     """Options that build a PredictConfig (shared with ``eq evaluate`` and ``eq quantify``,
     which has its own ``--pixel-size``: ``pixel_size=False``)."""
-    p.add_argument("--tile", type=int, default=0, help="tile size in px (default: the model's)")
+    p.add_argument("--tile", type=int, default=0,
+                   help="tile size in px (default: the model's; for slides at most 384)")
     p.add_argument("--overlap", type=float, default=0.25, help="tile overlap fraction [0, 1)")
     p.add_argument("--threshold", type=float, default=None,
                    help="foreground threshold (default: the model's)")
