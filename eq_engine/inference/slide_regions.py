@@ -107,13 +107,16 @@ def tissue_mask(image: np.ndarray, *, saturation: float = 0.07,
 
 
 def regions_with_tissue(plan: SlidePlan, tissue: np.ndarray) -> list[int]:
-    """Indices of regions whose core plus halo holds tissue in the thumbnail mask ``tissue``."""
+    """Indices of regions whose core holds tissue in the thumbnail mask ``tissue``.
+
+    The core, not its halo: an object lies in tissue, so a core of glass has none to find (the
+    halo's tissue is predicted by the region that owns it), and time follows the tissue area."""
     fy, fx = tissue.shape[0] / plan.shape[0], tissue.shape[1] / plan.shape[1]
     keep = []
     for index in range(plan.n_regions):
         y0, y1, x0, x1 = plan.core(index)
-        ty0, tx0 = int((y0 - plan.halo) * fy), int((x0 - plan.halo) * fx)
-        ty1, tx1 = int(np.ceil((y1 + plan.halo) * fy)), int(np.ceil((x1 + plan.halo) * fx))
+        ty0, tx0 = int(y0 * fy), int(x0 * fx)
+        ty1, tx1 = int(np.ceil(y1 * fy)), int(np.ceil(x1 * fx))
         if tissue[max(ty0, 0):max(ty1, ty0 + 1), max(tx0, 0):max(tx1, tx0 + 1)].any():
             keep.append(index)
     return keep

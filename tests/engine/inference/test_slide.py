@@ -12,6 +12,7 @@ from eq_engine.config.slide import SlideConfig
 from eq_engine.errors import ConfigError
 from eq_engine.inference.slide import SLIDE_TILE, predict_slide
 from eq_engine.inference.slide_labels import _line_links, merge_objects, read_ome_zarr_levels
+from eq_engine.inference.slide_regions import SlidePlan, regions_with_tissue
 from eq_engine.io.images import read_image
 from eq_engine.models.loading import LoadedModel
 
@@ -64,6 +65,15 @@ def test_one_glomerulus_split_over_four_regions_is_counted_once(make_slide, slid
     for y, x in ((100, 100), (100, 150), (150, 100), (150, 150)):  # one in each region
         assert labels[y, x] == 1
     assert result.rows[0]["area_um2"] == pytest.approx(np.pi * 90**2 * 0.25, rel=0.05)
+
+
+def test_regions_are_chosen_by_tissue_in_their_core_not_their_halo():
+    plan = SlidePlan(0, 1.0, (256, 384), (256, 384), (256, 384), region=128, halo=64, mpp=None)
+    tissue = np.zeros((64, 96), bool)  # a thumbnail at 1/4 of analysis space
+    tissue[5, 31] = True  # inside region 0 (x 124-127), within the halo of region 1
+    assert regions_with_tissue(plan, tissue) == [0]
+    tissue[40, 70] = True  # region 5 (row 1, column 2)
+    assert regions_with_tissue(plan, tissue) == [0, 5]
 
 
 def test_tissue_detection_skips_glass(make_slide, threshold_model, tmp_path):
