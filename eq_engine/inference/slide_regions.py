@@ -110,7 +110,12 @@ def regions_with_tissue(plan: SlidePlan, tissue: np.ndarray) -> list[int]:
     """Indices of regions whose core holds tissue in the thumbnail mask ``tissue``.
 
     The core, not its halo: an object lies in tissue, so a core of glass has none to find (the
-    halo's tissue is predicted by the region that owns it), and time follows the tissue area."""
+    halo's tissue is predicted by the region that owns it), and time follows the tissue area.
+    :func:`tissue_mask`'s one-pixel dilation is undone first; it would pull in every neighbour
+    of a region whose tissue ends at its border."""
+    from scipy import ndimage
+
+    tissue = ndimage.binary_erosion(tissue, iterations=1, border_value=1)
     fy, fx = tissue.shape[0] / plan.shape[0], tissue.shape[1] / plan.shape[1]
     keep = []
     for index in range(plan.n_regions):
