@@ -54,6 +54,8 @@ def pooled(root: Path, folds: list[int], fraction: float) -> tuple[float, tuple]
 
 
 def confirm(root: Path, k: int, fraction: float) -> dict:
+    import pandas as pd
+
     from eq_engine.config import EvalConfig, PredictConfig
     from eq_engine.evaluation import evaluate
     from eq_engine.io.datasets import find_pairs
@@ -62,7 +64,7 @@ def confirm(root: Path, k: int, fraction: float) -> dict:
     fold = fold_dir(root, k)
     model = fold / "scratch.eqm"
     smallest = read_metadata(model)["postprocess"]["from"]["min_training_area"]
-    held_out = {row["image"] for row in _rows(fold / "eval_scratch" / "per_image.csv")}
+    held_out = set(pd.read_csv(fold / "eval_scratch" / "per_image.csv").image)
     test = [p for p in find_pairs(DATA) if p.stem in held_out]
     min_size = int(fraction * smallest)
     report = evaluate(test, EvalConfig(n_overlays=0), model=model,
@@ -71,13 +73,6 @@ def confirm(root: Path, k: int, fraction: float) -> dict:
     return {"fold": k, "images": len(test), "min_size": min_size,
             **{m: round(got[m], 4) for m in ("dice", "iou", "object_precision", "object_recall",
                                               "object_f1")}}
-
-
-def _rows(path: Path) -> list[dict]:
-    import csv
-
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def main() -> None:

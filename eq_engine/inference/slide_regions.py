@@ -89,11 +89,8 @@ def tissue_mask(image: np.ndarray, *, saturation: float = 0.07,
 
     Glass is bright and grey: a pixel is tissue when its saturation exceeds ``saturation`` or
     its lightness is below ``lightness`` (fractions of the dtype's range). Black scanner
-    padding (all channels 0) is not tissue. The mask is dilated by one pixel so tissue edges
-    keep their context.
+    padding (all channels 0) is not tissue.
     """
-    from scipy import ndimage
-
     image = np.asarray(image)
     top = float(np.iinfo(image.dtype).max) if image.dtype.kind in "ui" else 1.0
     x = image.astype(np.float32) / top
@@ -103,19 +100,14 @@ def tissue_mask(image: np.ndarray, *, saturation: float = 0.07,
         high, low = x[..., :3].max(axis=-1), x[..., :3].min(axis=-1)
         sat = (high - low) / np.maximum(high, 1e-6)
         tissue = ((sat > saturation) | (x[..., :3].mean(axis=-1) < lightness)) & (high > 0)
-    return ndimage.binary_dilation(tissue, iterations=1)
+    return tissue
 
 
 def regions_with_tissue(plan: SlidePlan, tissue: np.ndarray) -> list[int]:
     """Indices of regions whose core holds tissue in the thumbnail mask ``tissue``.
 
     The core, not its halo: an object lies in tissue, so a core of glass has none to find (the
-    halo's tissue is predicted by the region that owns it), and time follows the tissue area.
-    :func:`tissue_mask`'s one-pixel dilation is undone first; it would pull in every neighbour
-    of a region whose tissue ends at its border."""
-    from scipy import ndimage
-
-    tissue = ndimage.binary_erosion(tissue, iterations=1, border_value=1)
+    halo's tissue is predicted by the region that owns it), and time follows the tissue area."""
     fy, fx = tissue.shape[0] / plan.shape[0], tissue.shape[1] / plan.shape[1]
     keep = []
     for index in range(plan.n_regions):
@@ -172,9 +164,8 @@ def sample_percentiles(reader: AnalysisReader, tissue: np.ndarray, norm: dict) -
     plan = reader.plan
     fy, fx = plan.shape[0] / tissue.shape[0], plan.shape[1] / tissue.shape[1]
     half = SAMPLE_WINDOW // 2
-    # half a window in tissue-mask pixels, plus the mask's one-pixel dilation and its part-glass
-    # edge pixels
-    reach = int(np.ceil(half / min(fy, fx))) + 2
+    # half a window in tissue-mask pixels, plus one for the part-glass pixels at its edge
+    reach = int(np.ceil(half / min(fy, fx))) + 1
     inside = ndimage.binary_erosion(ndimage.binary_fill_holes(tissue), iterations=reach,
                                     border_value=0)
     for candidates in (inside, tissue, np.ones_like(tissue)):
