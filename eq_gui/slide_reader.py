@@ -1,8 +1,9 @@
 """napari reader: a whole slide (SVS, NDPI, OME-TIFF, pyramidal TIFF) as a multiscale image
 layer, and EQ's slide labels (``labels.ome.zarr``) as a multiscale labels layer.
 
-Every level is a lazy dask array over tifffile's Zarr store, so napari decodes only the tiles
-of the level and region on screen; the GUI thread never decodes a whole level. The layer's
+Every level is a lazy array over tifffile's Zarr store (``SlideLevel.lazy_array``), so napari
+decodes only the tiles of the level and region on screen; the GUI thread never decodes a whole
+level. The layer's
 scale is µm per pixel when the slide records its pixel size, and its metadata carries the
 slide path (``eq_slide``) so the Predict dock streams the file instead of the pixels.
 """
@@ -40,9 +41,9 @@ def slide_layer_data(path) -> tuple[list, dict, str]:
     """``(levels, kwargs, "image")`` for a slide: a lazy multiscale image layer."""
     from eq_engine.io import open_slide
 
-    slide = open_slide(path)  # stays open: the dask levels read from it
+    slide = open_slide(path)  # stays open: the lazy levels read from it
     info = slide.info
-    levels = [slide.level(i).to_dask() for i in range(len(info.shapes))]
+    levels = [slide.level(i).lazy_array() for i in range(len(info.shapes))]
     scale = (info.mpp, info.mpp) if info.mpp else (1.0, 1.0)
     kwargs = {"name": Path(path).name, "multiscale": len(levels) > 1, "rgb": info.channels == 3,
               "scale": scale, "metadata": {"eq_slide": str(Path(path).resolve()),

@@ -114,12 +114,20 @@ class SlideLevel:
             raise DataError(f"{self.path}: cannot decode slide region ({exc})") from exc
         return self._normalise(data, kept)
 
-    def to_dask(self):
-        """The level as a lazy dask array ``(Y, X[, 3])`` (for napari's multiscale layers)."""
+    def lazy_array(self):
+        """The level as a lazy array ``(Y, X[, 3])`` for napari's multiscale layers.
+
+        When the file stores the level as ``(Y, X)`` or ``(Y, X, 3)`` this is tifffile's Zarr
+        array itself: slicing it decodes only the tiles of the region, with none of the
+        per-chunk overhead of a dask graph (about 30 ms a frame on a 50k slide). Other layouts
+        (planar channels, RGBA) get a dask view that moves and trims the channels.
+        """
+        if self._axes == "YX" or (self._axes in ("YXS", "YXC") and self._array.shape[-1] == 3):
+            return self._array
         import dask.array as da
 
-        array = da.from_zarr(self._array)
         kept = "".join(a for a in self._axes if a in "YXSC")
+        array = da.from_zarr(self._array)
         return self._normalise(array[self._key(slice(None), slice(None))], kept)
 
 

@@ -57,18 +57,43 @@ def test_grayscale_slide_and_unknown_pixel_size(make_slide, slide_image):
     assert info.channels == 1 and info.mpp is None and info.level_mpp(1) is None
     with open_slide(path) as slide:
         np.testing.assert_array_equal(slide.level(0)[10:20, 30:40], gray[10:20, 30:40])
-        lazy = slide.level(1).to_dask()
+        lazy = slide.level(1).lazy_array()
     assert lazy.shape == (256, 384)
     np.testing.assert_array_equal(np.asarray(lazy[:4, :4]),
                                   gray[:16, :16].reshape(4, 4, 4, 4).mean(axis=(1, 3)).round())
 
 
-def test_dask_levels_are_lazy_views_of_rgb(make_slide):
+def test_lazy_levels_of_rgb_are_the_tiled_zarr_arrays(make_slide):
     with open_slide(make_slide("ome")) as slide:
-        levels = [slide.level(i).to_dask() for i in range(3)]
+        levels = [slide.level(i).lazy_array() for i in range(3)]
         assert [lv.shape for lv in levels] == [(*s, 3) for s in SHAPES]
-        assert levels[0].chunksize[:2] == (256, 256)  # tiles, never the whole level
+        assert not any(isinstance(lv, np.ndarray) for lv in levels)
+        assert levels[0].chunks[:2] == (256, 256)  # tiles, never the whole level
         np.testing.assert_array_equal(np.asarray(levels[0][5:9, 7:11]), slide.level(0)[5:9, 7:11])
+
+
+@pytest.mark.parametrize("layout", ["planar", "rgba"])
+def test_lazy_levels_of_other_layouts_are_yx3_dask_views(tmp_path, layout):
+    import dask.array as da
+
+    rng = np.random.default_rng(0)
+    channels_last = rng.integers(0, 256, (128, 192, 4), np.uint8)
+    if layout == "planar":
+        stored, kw = channels_last[..., :3].transpose(2, 0, 1), {"planarconfig": "separate"}
+        down, photometric = stored[:, ::4, ::4], "rgb"
+    else:
+        stored, kw = channels_last, {"extrasamples": ["unassalpha"]}
+        down, photometric = stored[::4, ::4], "rgb"
+    path = tmp_path / f"{layout}.tif"
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(stored, tile=(64, 64), photometric=photometric, subifds=1, **kw)
+        tif.write(down, tile=(16, 16), photometric=photometric, subfiletype=1, **kw)
+    with open_slide(path) as slide:
+        lazy = slide.level(0).lazy_array()
+        assert isinstance(lazy, da.Array) and lazy.shape == (128, 192, 3)
+        np.testing.assert_array_equal(np.asarray(lazy[10:20, 30:50]),
+                                      channels_last[10:20, 30:50, :3])
+        assert slide.level(1).lazy_array().shape == (32, 48, 3)
 
 
 def test_plain_tiff_and_other_files_are_not_slides(tmp_path):
