@@ -30,8 +30,9 @@ def counting(model, calls, fail_after=None):
     return LoadedModel(None, model.metadata, predictor)
 
 
-def test_objects_in_slide_and_micrometre_coordinates(make_slide, threshold_model, tmp_path):
-    result = predict_slide(threshold_model(), make_slide("ome"), tmp_path / "out", SMALL)
+@pytest.mark.parametrize("kind", ["ome", "ndpi"])
+def test_objects_in_slide_and_micrometre_coordinates(make_slide, threshold_model, tmp_path, kind):
+    result = predict_slide(threshold_model(), make_slide(kind), tmp_path / "out", SMALL)
     assert result.plan.level == 0 and result.plan.residual == 0.5
     assert result.plan.shape == (512, 768)
     assert result.n_objects == 3

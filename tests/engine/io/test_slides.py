@@ -19,12 +19,13 @@ from eq_engine.io.slides import (
 SHAPES = ((1024, 1536), (256, 384), (64, 96))
 
 
-@pytest.mark.parametrize("kind", ["ome", "svs", "generic"])
+@pytest.mark.parametrize("kind", ["ome", "svs", "generic", "ndpi"])
 def test_levels_and_pixel_size(make_slide, slide_image, kind):
     image = slide_image()
-    path = make_slide(kind, image=image, mpp=0.25)
+    path = make_slide(kind, image=image, mpp=0.25)  # NDPI: JPEG pages, pixels per cm
     assert is_slide(path)
     info = slide_info(path)
+    assert info.kind == kind
     assert info.shapes == SHAPES
     assert info.downsamples == (1.0, 4.0, 16.0)
     assert info.channels == 3 and info.dtype == "uint8"
@@ -36,9 +37,10 @@ def test_levels_and_pixel_size(make_slide, slide_image, kind):
     assert region.shape == (40, 60, 3)
     assert level2.shape == (64, 96, 3)
     expected_l2 = image.reshape(64, 16, 96, 16, 3).mean(axis=(1, 3))
-    # SVS tiles are JPEG (lossy: compare mean errors); the others are lossless
-    error = np.mean if kind == "svs" else np.max
-    tolerance = 3 if kind == "svs" else 0.51
+    # SVS and NDPI are JPEG (lossy: compare mean errors); the others are lossless
+    lossy = kind in ("svs", "ndpi")
+    error = np.mean if lossy else np.max
+    tolerance = 3 if lossy else 0.51
     assert error(np.abs(region.astype(float) - image[300:340, 500:560])) <= tolerance
     assert error(np.abs(level2.astype(float) - expected_l2)) <= tolerance
 
