@@ -24,7 +24,7 @@ class DemoData:
     train_grades: Path  # score sheet of the training images (per glomerulus or per image)
     train_labels: Path  # glomerulus labels/masks of the training images, matching train_grades
     group_pattern: str
-    histology_scale: float
+    histology_scale: float  # 0: auto (eq train's default), from the objects in the masks
     source: str  # "generated" or the real data folder
 
 
@@ -69,7 +69,7 @@ def real_data(root: Path, data: Path) -> DemoData:
             writer.writerows({"image": r["image"], "animal": r["animal"],
                               "grade": r["endotheliosis_grade"]} for r in rows if keep(r["animal"]))
     return DemoData(em, train, test, sheets["test"], sheets["train"], train / "masks",
-                    r"^(T\d+)_", 0.25, str(data))
+                    r"^(T\d+)_", 0.0, str(data))
 
 
 def _link(src: Path, dest: Path) -> None:
