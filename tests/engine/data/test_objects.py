@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 
 from eq_engine.data.objects import (
+    FEW_OBJECTS_FRACTION,
+    MIN_OBJECTS_FOR_SIZE,
     MIN_SIZE_FRACTION,
     TARGET_DIAMETER,
     ObjectStats,
@@ -45,10 +47,12 @@ def test_empty_masks_name_the_fix():
         object_stats([np.zeros((8, 8), np.uint8)])
 
 
-def test_learned_postprocess_round_trips_through_the_metadata():
-    stats = ObjectStats(3, 50.0, min_area=2000, n_images=1)
+@pytest.mark.parametrize("n_objects, fraction", [(MIN_OBJECTS_FOR_SIZE, MIN_SIZE_FRACTION),
+                                                 (3, FEW_OBJECTS_FRACTION)])
+def test_learned_postprocess_round_trips_through_the_metadata(n_objects, fraction):
+    stats = ObjectStats(n_objects, 50.0, min_area=2000, n_images=1)
     meta = recipe_metadata(postprocess=learned_postprocess(stats), predict_tile=512)
-    assert learned_min_size(meta) == int(MIN_SIZE_FRACTION * 2000)
+    assert learned_min_size(meta) == int(fraction * 2000)
     assert predict_tile(meta) == 512
     assert learned_min_size({}) == 0 and predict_tile({}) == 0  # older model files
 
