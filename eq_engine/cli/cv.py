@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .predict import add_tta_option
 from .progress import ProgressBar, format_float
 from .train import add_train_options, quiet_library_warnings, stage_epochs, train_config
 
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     p.add_argument("--inner-valid", choices=("image", "subject"), default="image",
                    help="how the training subjects are split again to pick the best epoch "
                    "(default image)")
-    p.add_argument("--tta", action="store_true", help="score with flip test-time augmentation")
+    add_tta_option(p)
     p.add_argument("--only-fold", type=int, action="append", default=[], metavar="K",
                    help="run only fold K (repeatable): run folds in parallel, each with its own "
                    "--out, and combine them with `python -m eq_engine.training.cv_merge`")

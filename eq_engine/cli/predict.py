@@ -37,6 +37,12 @@ def register(subparsers) -> None:
     p.set_defaults(handler=_predict)
 
 
+def add_tta_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default="auto",
+                   help="average the four flips: 4x the time, held-out Dice -0.002 to +0.018 "
+                   "per animal (default: on for a GPU, off on a CPU)")
+
+
 def add_predict_options(p: argparse.ArgumentParser, *, pixel_size: bool = True) -> None:
     """Options that build a PredictConfig (shared with ``eq evaluate`` and ``eq quantify``,
     which has its own ``--pixel-size``: ``pixel_size=False``)."""
@@ -45,7 +51,7 @@ def add_predict_options(p: argparse.ArgumentParser, *, pixel_size: bool = True) 
     p.add_argument("--overlap", type=float, default=0.25, help="tile overlap fraction [0, 1)")
     p.add_argument("--threshold", type=float, default=None,
                    help="foreground threshold (default: the model's)")
-    p.add_argument("--tta", action="store_true", help="average the four flips (4x slower)")
+    add_tta_option(p)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--min-size", type=int, default=-1,

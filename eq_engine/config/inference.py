@@ -20,7 +20,9 @@ class PredictConfig(ConfigBase):
     blend: str = "gaussian"
     batch_size: int = 8
     threshold: float | None = None
-    tta: bool = False
+    # flip test-time augmentation: "auto" is on for a GPU, off on a CPU, where the four flips
+    # quadruple a field's time for -0.002 to +0.018 Dice (BENCHMARKS.md, "Test-time augmentation")
+    tta: bool | str = "auto"
     device: str = "auto"
     mixed_precision: bool = True
     min_size: int = -1  # objects smaller than this many pixels are removed; -1: the model's
@@ -37,6 +39,8 @@ class PredictConfig(ConfigBase):
                     "must be 0 (the model's tile size) or an integer >= 16")
         self._check_range("overlap", 0, 1, high_open=True)
         self._check_choice("blend", BLENDS)
+        self._check(self.tta == "auto" or isinstance(self.tta, bool), "tta",
+                    "must be True, False or 'auto' (on when the model runs on a GPU)")
         self._check(isinstance(self.batch_size, int) and self.batch_size >= 1, "batch_size",
                     "must be an integer >= 1")
         if self.threshold is not None:

@@ -17,9 +17,9 @@ from .postprocessing import postprocess
 from .predictor import (
     at_pixel_size,
     check_image_channels,
-    flip_tta,
     load_for_prediction,
     model_min_size,
+    model_predictor,
     model_threshold,
     model_tile,
 )
@@ -121,7 +121,7 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     check_tiling(tile, config.overlap, config.blend, config.batch_size)
     slices, is_stack = _slices(image)
     check_image_channels(slices[0])
-    predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
+    predictor = model_predictor(loaded, config)
     scale = info.scale
     from ..data.normalize import scaled_shape
 

@@ -46,6 +46,15 @@ def load_for_prediction(model, config: PredictConfig):
     return loaded
 
 
+def model_predictor(loaded, config: PredictConfig) -> Predictor:
+    """The loaded model's predictor, averaged over flips when ``config.tta`` is True, or is
+    "auto" and the model runs on a GPU."""
+    tta = config.tta
+    if tta == "auto":
+        tta = not str(getattr(loaded, "device", "cpu")).startswith("cpu")
+    return flip_tta(loaded.predictor) if tta else loaded.predictor
+
+
 def flip_tta(predictor: Predictor) -> Predictor:
     """Test-time augmentation: the mean over the four horizontal/vertical flips of each batch."""
 

@@ -135,9 +135,9 @@ def _open_mask(out: Path, plan: SlidePlan, fresh: bool):
 
 def _predict_local(loaded, slide, plan, todo, done, facts, config, mask, save, *,
                    on_event, cancel) -> None:
-    from .predictor import flip_tta
+    from .predictor import model_predictor
 
-    predictor = flip_tta(loaded.predictor) if config.predict.tta else loaded.predictor
+    predictor = model_predictor(loaded, config.predict)
     reader = AnalysisReader(slide.level(plan.level), plan)
     for step, index in enumerate(todo, start=1):
         check_cancel(cancel)

@@ -43,12 +43,12 @@ def region_task(model, slide_path: str, plan: dict, index: int, facts: dict, con
 
     from ..config.slide import SlideConfig
     from ..io.slides import open_slide
-    from .predictor import flip_tta
+    from .predictor import model_predictor
     from .slide_regions import AnalysisReader, SlidePlan, region_mask
 
     cfg = SlideConfig.from_dict(config)
     loaded = _model(model, cfg.predict)
-    predictor = flip_tta(loaded.predictor) if cfg.predict.tta else loaded.predictor
+    predictor = model_predictor(loaded, cfg.predict)
     plan = SlidePlan.from_dict(plan)
     with open_slide(slide_path) as slide:
         reader = AnalysisReader(slide.level(plan.level), plan)

@@ -30,9 +30,9 @@ from .large import BandReader, LargePrediction, predict_large
 from .predictor import (
     at_pixel_size,
     check_image_channels,
-    flip_tta,
     load_for_prediction,
     model_min_size,
+    model_predictor,
     model_threshold,
     model_tile,
 )
@@ -144,7 +144,7 @@ def predict_file_streaming(model, path: str | os.PathLike, out: str | os.PathLik
 
     percentiles = percentiles_from_sample(sample_windows(reader), norm)
     log.info("%s: normalisation percentiles %s from a sample", path, percentiles.tolist())
-    predictor = flip_tta(loaded.predictor) if config.tta else loaded.predictor
+    predictor = model_predictor(loaded, config)
     return predict_large(
         source, predictor, out, tile=tile, overlap=config.overlap, blend=config.blend,
         batch_size=config.batch_size, output=output, threshold=model_threshold(info, config),

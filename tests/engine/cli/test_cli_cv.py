@@ -21,7 +21,10 @@ def test_arguments_become_a_cv_config():
     config = cv_config(args)
     assert config.folds == 2 and config.base_model == "m.eqm" and config.arms == ("transfer", "scratch")
     assert (config.freeze_epochs, config.unfreeze_epochs) == (1, 2)
-    assert config.train.scale == 0.0 and config.prediction.tta
+    assert config.train.scale == 0.0 and config.prediction.tta is True
+    default = cv_config(build_parser().parse_args(["cv", "d", "--group-pattern", "^(T.)_", "--out",
+                                                   "o"]))
+    assert default.prediction.tta == "auto"  # on for a GPU only
     assert build_parser().parse_args(["train", "mito", "d", "--out", "m", "--scale", "0.5"]).scale == 0.5
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "mito", "d", "--out", "m", "--scale", "big"])

@@ -10,7 +10,7 @@ from eq_engine.data.normalize import compute_norm_stats
 from eq_engine.errors import ConfigError, DataError, ModelError
 from eq_engine.events import Progress
 from eq_engine.inference import Prediction, predict
-from eq_engine.inference.predictor import flip_tta
+from eq_engine.inference.predictor import flip_tta, model_predictor
 from eq_engine.models.loading import LoadedModel
 
 
@@ -90,6 +90,23 @@ def test_flip_tta_averages_the_four_flips():
     plain = predict(numpy_model(1), image)
     tta = predict(numpy_model(1), image, PredictConfig(tta=True))
     np.testing.assert_allclose(tta.probability, plain.probability, atol=1e-6)
+
+
+@pytest.mark.parametrize("tta, device, flips", [("auto", "cpu", 1), ("auto", "cuda:0", 4),
+                                                ("auto", "mps", 4), (True, "cpu", 4),
+                                                (False, "cuda", 1)])
+def test_tta_auto_is_on_for_a_gpu_only(tta, device, flips):
+    calls = []
+
+    def predictor(batch):
+        calls.append(batch.shape)
+        return batch[:, 0]
+
+    loaded = LoadedModel(None, {}, predictor, device=device)
+    model_predictor(loaded, PredictConfig(tta=tta))(np.zeros((1, 1, 4, 4), np.float32))
+    assert len(calls) == flips
+    with pytest.raises(ConfigError, match="tta"):
+        PredictConfig(tta="yes")
 
 
 def test_bad_inputs_raise_with_fix():
