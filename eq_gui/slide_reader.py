@@ -3,9 +3,9 @@ layer, and EQ's slide labels (``labels.ome.zarr``) as a multiscale labels layer.
 
 Every level is a lazy array over tifffile's Zarr store (``SlideLevel.lazy_array``), so napari
 decodes only the tiles of the level and region on screen; the GUI thread never decodes a whole
-level. The layer's
-scale is µm per pixel when the slide records its pixel size, and its metadata carries the
-slide path (``eq_slide``) so the Predict dock streams the file instead of the pixels.
+level. The layer's scale is µm per pixel when the slide records its pixel size, and its
+metadata carries the slide path (``eq_slide``) so the Predict dock streams the file instead of
+the pixels.
 """
 
 from __future__ import annotations
