@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                    help="how the training subjects are split again to pick the best epoch "
                    "(default image)")
     add_tta_option(p)
+    p.add_argument("--ensemble", action="store_true",
+                   help="also write OUT/ensemble.json: the fold models as one model for new "
+                   "subjects (`eq predict OUT/ensemble.json ...`; one prediction per fold)")
     p.add_argument("--only-fold", type=int, action="append", default=[], metavar="K",
                    help="run only fold K (repeatable): run folds in parallel, each with its own "
                    "--out, and combine them with `python -m eq_engine.training.cv_merge`")
@@ -59,7 +62,7 @@ def cv_config(args: argparse.Namespace):
                     unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
                     compare_scratch=args.compare_scratch, inner_valid=args.inner_valid,
                     prediction=PredictConfig(tta=args.tta, device=args.device),
-                    only_folds=tuple(args.only_fold))
+                    only_folds=tuple(args.only_fold), ensemble=args.ensemble)
 
 
 def _stop_on_signals(token):
@@ -98,6 +101,8 @@ def _cv(args: argparse.Namespace) -> int:
             for sig, old in previous.items():
                 signal.signal(sig, old)
         print(summary_text(result))
+        if config.ensemble and result.out and (result.out / "ensemble.json").is_file():
+            print(f"fold models as one ensemble: {result.out / 'ensemble.json'}")
         run.metrics.update(_record_metrics(result.summary))
         for i, path in enumerate(result.models):
             run.add_model(path, f"fold{i}")

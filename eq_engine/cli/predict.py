@@ -15,7 +15,8 @@ def register(subparsers) -> None:
         "Runs one task per image on a Dask LocalCluster, or on an existing cluster with "
         "--scheduler. Images whose outputs exist are skipped unless --overwrite. Exit status "
         "1 when any image failed (the others are still written).")
-    p.add_argument("model", help="EQ model file (.eqm)")
+    p.add_argument("model", help="EQ model file (.eqm), or an ensemble manifest (ensemble.json "
+                   "of `eq cv --ensemble`)")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or globs")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--scheduler", default=None,

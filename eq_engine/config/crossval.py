@@ -39,6 +39,8 @@ class CVConfig(ConfigBase):
     prediction: PredictConfig = field(default_factory=PredictConfig)
     bootstrap: int = 2000  # resamples for the CI of the pooled held-out Dice
     only_folds: tuple = ()  # run just these fold indices (parallel runs; see merge_folders)
+    # also write ensemble.json: the first arm's fold models as one model for new subjects
+    ensemble: bool = False
 
     def __post_init__(self) -> None:
         self._check(bool(self.group_pattern), "group_pattern",

@@ -20,14 +20,18 @@ UNET_MULTIPLE = 32  # a U-Net halves its input five times
 
 
 def load_for_prediction(model, config: PredictConfig):
-    """A :class:`~eq_engine.models.loading.LoadedModel` from a model file path or a loaded model.
+    """A :class:`~eq_engine.models.loading.LoadedModel` from a model file path, an ensemble
+    manifest (:mod:`eq_engine.models.ensemble`) or a loaded model.
 
     A LoadedModel is used as it is; any other object with ``metadata`` and ``predictor`` is
     wrapped in one (so ``.info`` is always there). Its metadata is validated here.
     """
+    from ..models.ensemble import is_ensemble, load_ensemble
     from ..models.loading import LoadedModel, load_model, make_predictor
 
-    if isinstance(model, (str, os.PathLike)):
+    if isinstance(model, (str, os.PathLike)) and is_ensemble(model):
+        loaded = load_ensemble(model, device=config.device)
+    elif isinstance(model, (str, os.PathLike)):
         loaded = load_model(model, device=config.device)
     elif isinstance(model, LoadedModel):
         loaded = model

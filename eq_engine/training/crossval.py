@@ -240,5 +240,10 @@ def _finish(config: CVConfig, folds, rows, images, models, out: Path | None, can
                         seconds=seconds)
     if out is not None:
         write_outputs(out, rows, images, summary)
+        main_arm = [m for m in models if m.stem == config.arms[0]]
+        if config.ensemble and not cancelled and not config.only_folds and len(main_arm) > 1:
+            from ..models.ensemble import write_ensemble
+
+            write_ensemble(out / "ensemble.json", main_arm)
     return CVResult(rows, summary, folds, models if out is not None else [], out, cancelled,
                     seconds)

@@ -37,10 +37,17 @@ def test_cv_writes_folds_summary_and_a_run_record(tmp_path, capsys):
     data = write_histology_dataset(tmp_path / "hist", n_images=4, size=64, seed=2, n_glomeruli=1)
     out = tmp_path / "cv"
     assert main(["cv", str(data), "--group-pattern", r"^(S\d+)_", "--out", str(out), "--epochs",
-                 "1", "--valid-fraction", "0.5", *TINY, "--crops-per-image", "2"]) == 0
+                 "1", "--valid-fraction", "0.5", *TINY, "--crops-per-image", "2",
+                 "--ensemble"]) == 0
     text = capsys.readouterr().out
     assert "scratch: Dice over 2 folds" in text and "run record" in text
     summary = json.loads((out / "summary.json").read_text())
     assert summary["arms"]["scratch"]["n_folds"] == 2
     record = list_runs(kind="cv")[0]
     assert len(record.models) == 2 and "scratch_pooled_dice_mean" in record.metrics
+    # the fold models as one model: eq predict takes the manifest like a model file
+    assert json.loads((out / "ensemble.json").read_text())["members"] == [
+        "fold0/scratch.eqm", "fold1/scratch.eqm"]
+    assert main(["predict", str(out / "ensemble.json"), str(data / "images"), "--out",
+                 str(tmp_path / "pred"), "--threads", "--device", "cpu"]) == 0
+    assert len(list((tmp_path / "pred").glob("*_mask.tif"))) == 4
