@@ -61,7 +61,9 @@ def test_manifest_round_trip_and_prediction(tmp_path):
     image = np.random.default_rng(0).random((40, 50)).astype(np.float32)
     config = PredictConfig(device="cpu", tile=32)
     assert predict(path, image, config).probability.shape == (40, 50)
-    assert load_ensemble(path, device="cpu").metadata["ensemble"] == [str(m) for m in members]
+    loaded = load_ensemble(path, device="cpu")
+    assert loaded.metadata["ensemble"] == [str(m) for m in members]
+    assert loaded.info.scale == pytest.approx(1.025)  # the members' median
     # two copies of one model average to that model's own prediction
     twin = tmp_path / "twin.eqm"
     twin.write_bytes(members[0].read_bytes())
@@ -76,9 +78,10 @@ def test_bad_manifests_name_the_problem(tmp_path):
         write_ensemble(tmp_path / "e.json", [one])
     with pytest.raises(ModelError, match="missing.eqm"):
         write_ensemble(tmp_path / "e.json", [one, tmp_path / "missing.eqm"])
+    two = _model_file(tmp_path / "b.eqm", scale=0.9)
     far = _model_file(tmp_path / "far.eqm", scale=0.5)
-    with pytest.raises(ModelError, match="far.eqm.*scale 0.5"):
-        load_ensemble(write_ensemble(tmp_path / "e.json", [one, far]), device="cpu")
+    with pytest.raises(ModelError, match="far.eqm was trained at scale 0.5, the members' median is 0.9"):
+        load_ensemble(write_ensemble(tmp_path / "e.json", [one, two, far]), device="cpu")
     rgb = _model_file(tmp_path / "rgb.eqm", in_channels=3)
     with pytest.raises(ModelError, match="input channels"):
         load_ensemble(write_ensemble(tmp_path / "e.json", [one, rgb]), device="cpu")
