@@ -53,7 +53,9 @@ def pooled(root: Path, folds: list[int], fraction: float) -> tuple[float, tuple]
     return f1(*total), tuple(total)
 
 
-def confirm(root: Path, k: int, fraction: float) -> dict:
+def rescore(root: Path, k: int, fraction: float, *, tta: bool = False) -> dict:
+    """Fold ``k``'s model re-evaluated on its held-out images with ``min_size`` = ``fraction`` x
+    its smallest whole training object (and flip TTA when asked): pooled scores."""
     import pandas as pd
 
     from eq_engine.config import EvalConfig, PredictConfig
@@ -68,7 +70,7 @@ def confirm(root: Path, k: int, fraction: float) -> dict:
     test = [p for p in find_pairs(DATA) if p.stem in held_out]
     min_size = int(fraction * smallest)
     report = evaluate(test, EvalConfig(n_overlays=0), model=model,
-                      predict_config=PredictConfig(min_size=min_size))
+                      predict_config=PredictConfig(min_size=min_size, tta=tta))
     got = report.aggregates["pooled"]
     return {"fold": k, "images": len(test), "min_size": min_size,
             **{m: round(got[m], 4) for m in ("dice", "iou", "object_precision", "object_recall",
@@ -94,7 +96,7 @@ def main() -> None:
         print(f"confirm folds {args.confirm} (table): fraction {f}: object F1 {score:.3f} "
               f"(TP/FP/FN {tp_fp_fn})")
     for k in args.confirm:
-        print(json.dumps(confirm(args.cv, k, chosen)), flush=True)
+        print(json.dumps(rescore(args.cv, k, chosen)), flush=True)
 
 
 if __name__ == "__main__":

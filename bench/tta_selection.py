@@ -22,35 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from min_size_selection import DATA, fold_dir  # noqa: E402
-
-METRICS = ("dice", "iou", "object_precision", "object_recall", "object_f1")
+from min_size_selection import rescore  # noqa: E402
 
 
 def score(root: Path, k: int, tta: bool) -> dict:
     """Pooled scores of fold ``k``'s model on its held-out images, with or without TTA."""
-    import pandas as pd
-
-    from eq_engine.config import EvalConfig, PredictConfig
     from eq_engine.data.objects import MIN_SIZE_FRACTION
-    from eq_engine.evaluation import evaluate
-    from eq_engine.io.datasets import find_pairs
-    from eq_engine.io.models import read_metadata
 
-    fold = fold_dir(root, k)
-    model = fold / "scratch.eqm"
-    smallest = read_metadata(model)["postprocess"]["from"]["min_training_area"]
-    held_out = set(pd.read_csv(fold / "eval_scratch" / "per_image.csv").image)
-    test = [p for p in find_pairs(DATA) if p.stem in held_out]
     start = time.perf_counter()
-    report = evaluate(test, EvalConfig(n_overlays=0), model=model,
-                      predict_config=PredictConfig(min_size=int(MIN_SIZE_FRACTION * smallest),
-                                                   tta=tta))
-    got = report.aggregates["pooled"]
-    counts = {key: int(got[key]) for key in ("object_tp", "object_fp", "object_fn") if key in got}
-    return {"fold": k, "tta": tta, "images": len(test),
-            "seconds": round(time.perf_counter() - start, 1),
-            **{m: round(got[m], 4) for m in METRICS}, **counts}
+    row = rescore(root, k, MIN_SIZE_FRACTION, tta=tta)
+    return {**row, "tta": tta, "seconds": round(time.perf_counter() - start, 1)}
 
 
 def pooled_mean(rows: list[dict], metric: str) -> float:

@@ -55,7 +55,7 @@ def model_predictor(loaded, config: PredictConfig) -> Predictor:
     "auto" and the model runs on a GPU."""
     tta = config.tta
     if tta == "auto":
-        tta = not str(getattr(loaded, "device", "cpu")).startswith("cpu")
+        tta = not str(loaded.device).startswith("cpu")
     return flip_tta(loaded.predictor) if tta else loaded.predictor
 
 

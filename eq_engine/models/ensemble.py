@@ -46,12 +46,7 @@ def is_ensemble(path: str | os.PathLike) -> bool:
 def write_ensemble(path: str | os.PathLike, members) -> Path:
     """Write a manifest naming ``members`` (model files) relative to it; returns its path."""
     path = Path(path)
-    members = [Path(m) for m in members]
-    if len(members) < 2:
-        raise ModelError(f"{path}: an ensemble needs at least two models, got {len(members)}")
-    missing = [str(m) for m in members if not m.is_file()]
-    if missing:
-        raise ModelError(f"{path}: ensemble members not found: {', '.join(missing)}")
+    members = _checked(path, [Path(m) for m in members])
     names = [os.path.relpath(m.resolve(), path.resolve().parent) for m in members]
     path.write_text(json.dumps({FORMAT_KEY: 1, "members": names}, indent=2) + "\n",
                     encoding="utf-8")
@@ -66,11 +61,16 @@ def ensemble_members(path: str | os.PathLike) -> list[Path]:
         members = [path.parent / name for name in manifest["members"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelError(f"{path}: not a readable EQ ensemble manifest ({exc})") from exc
+    return _checked(path, members)
+
+
+def _checked(path: Path, members: list[Path]) -> list[Path]:
+    """``members``, once there are at least two and each exists."""
+    if len(members) < 2:
+        raise ModelError(f"{path}: an ensemble needs at least two models, got {len(members)}")
     missing = [str(m) for m in members if not m.is_file()]
     if missing:
         raise ModelError(f"{path}: ensemble members not found: {', '.join(missing)}")
-    if len(members) < 2:
-        raise ModelError(f"{path}: an ensemble needs at least two models, got {len(members)}")
     return members
 
 
