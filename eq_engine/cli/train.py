@@ -1,4 +1,4 @@
-"""``eq train mito DATASET... --out FILE`` and ``eq train glomeruli DATASET... --base FILE --out FILE``."""
+"""``eq train mito DATASET... --out FILE`` and ``eq train glomeruli DATASET... [--base FILE] --out FILE``."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ log = logging.getLogger(__name__)
 
 def register(subparsers) -> None:
     train = subparsers.add_parser(
-        "train", help="train a mitochondria model, or transfer it to glomeruli",
+        "train", help="train a mitochondria or glomeruli model",
         description="Train segmentation U-Nets. 'mito' pretrains on EM mitochondria; "
-        "'glomeruli' transfers a mito model's encoder to histology and fine-tunes it.")
+        "'glomeruli' trains on histology, from random init or from a mito model's encoder.")
     actions = train.add_subparsers(dest="train_command", metavar="ACTION")
     train.set_defaults(handler=lambda args: usage(train))
 
@@ -29,20 +29,23 @@ def register(subparsers) -> None:
     mito.set_defaults(handler=_mito)
 
     glom = actions.add_parser(
-        "glomeruli", help="transfer a mito model to glomeruli and fine-tune",
-        description="Copy the encoder of a mitochondria model (--base) into a new U-Net and "
-        "fine-tune it on glomeruli: stage 1 with the encoder frozen, stage 2 unfrozen with "
-        "discriminative learning rates. --compare-scratch also trains from random init.")
+        "glomeruli", help="train a glomeruli model, from scratch or from a mito model",
+        description="Without --base, train a glomeruli U-Net from random init (10 epochs). "
+        "With --base, copy the encoder of a mitochondria model into a new U-Net and "
+        "fine-tune it: stage 1 with the encoder frozen, stage 2 unfrozen with "
+        "discriminative learning rates; --compare-scratch also trains from random init.")
     glom.add_argument("datasets", nargs="+", metavar="DATASET", help="dataset folder(s)")
-    glom.add_argument("--base", required=True, metavar="FILE", help="mitochondria EQ model file")
+    glom.add_argument("--base", default=None, metavar="FILE",
+                      help="mitochondria EQ model file to transfer (default: train from scratch)")
     glom.add_argument("--compare-scratch", action="store_true",
-                      help="also train from scratch on the same split and print both")
+                      help="with --base: also train from scratch on the same split and print both")
     glom.add_argument("--freeze-epochs", type=int, default=None,
-                      help="stage 1 epochs, encoder frozen (default 2)")
+                      help="with --base: stage 1 epochs, encoder frozen (default 2)")
     glom.add_argument("--unfreeze-epochs", type=int, default=None,
-                      help="stage 2 epochs, encoder unfrozen (default 4, or --epochs minus stage 1)")
+                      help="with --base: stage 2 epochs, encoder unfrozen (default 4, or --epochs "
+                      "minus stage 1)")
     glom.add_argument("--lr-divisor", type=float, default=10.0,
-                      help="stage 2 encoder learning rate is lr / this (default 10)")
+                      help="with --base: stage 2 encoder learning rate is lr / this (default 10)")
     _common(glom, task="glomeruli")
     glom.set_defaults(handler=_glomeruli)
 
@@ -59,7 +62,7 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     """The training options shared by ``eq train`` and ``eq cv`` (all but ``--out``)."""
     p.add_argument("--epochs", type=int, default=None,
                    help="epochs (default 10)" if task == "mitochondria"
-                   else "total epochs of both stages (default: freeze + unfreeze epochs)")
+                   else "epochs (default 10; with --base, both stages: freeze + unfreeze)")
     p.add_argument("--arch", default="auto", help="resnet18|resnet34|resnet50 (default: by device)")
     p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
     p.add_argument("--scale", type=_scale, default=0.0, metavar="auto|FACTOR",
@@ -113,16 +116,20 @@ def quiet_library_warnings() -> None:
 
 
 def _mito(args: argparse.Namespace) -> int:
+    return _from_scratch(args, "mitochondria", "mitochondria model", resume=args.resume)
+
+
+def _from_scratch(args: argparse.Namespace, task: str, what: str, *, resume: str | None) -> int:
     from ..training import train
 
     quiet_library_warnings()
-    config = train_config(args, "mitochondria", args.epochs or 10)
+    config = train_config(args, task, args.epochs or 10)
     with cli_run("train", config, inputs=args.datasets,
-                 models=[("resumed_from", args.resume)]) as run:
+                 models=[("resumed_from", resume)]) as run:
         with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:
-            result = train(args.datasets, config, out=args.out, resume_from=args.resume,
+            result = train(args.datasets, config, out=args.out, resume_from=resume,
                            overwrite=args.overwrite, on_event=on_event)
-        _print_result("mitochondria model", result)
+        _print_result(what, result)
         run.add_training(result)
     return 0
 
@@ -141,6 +148,13 @@ def _glomeruli(args: argparse.Namespace) -> int:
     from ..config import TransferConfig
     from ..training.transfer import transfer_train
 
+    if args.base is None:
+        if args.compare_scratch or args.freeze_epochs is not None or args.unfreeze_epochs is not None:
+            from ..errors import ConfigError
+
+            raise ConfigError("--compare-scratch, --freeze-epochs and --unfreeze-epochs need "
+                              "--base FILE (without it, glomeruli train from scratch)")
+        return _from_scratch(args, "glomeruli", "glomeruli model (scratch)", resume=None)
     quiet_library_warnings()
     freeze, unfreeze = stage_epochs(args)
     train_cfg = train_config(args, "glomeruli", max(1, freeze + unfreeze))

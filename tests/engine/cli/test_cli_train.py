@@ -43,6 +43,25 @@ def test_mito_then_glomeruli_with_scratch_comparison(tmp_path, capsys):
     assert sorted(r.kind for r in list_runs()) == ["train", "transfer"]
 
 
+def test_glomeruli_without_base_trains_from_scratch(tmp_path, capsys):
+    from eq_engine.data.synthetic import write_histology_dataset
+    from eq_engine.io.models import read_metadata
+
+    hist = write_histology_dataset(tmp_path / "hist", n_images=3, size=96, seed=1, n_glomeruli=2)
+    glom = tmp_path / "glom.eqm"
+    assert main(["train", "glomeruli", str(hist), "--out", str(glom), "--epochs", "1", *TINY]) == 0
+    out = capsys.readouterr().out
+    assert "glomeruli model (scratch)" in out and "epoch 1/1 [train]" in out
+    meta = read_metadata(glom)
+    assert meta["task"] == "glomeruli" and meta["in_channels"] == 3 and not meta.get("parent")
+
+
+def test_stage_options_without_base_are_a_clean_error(tmp_path, capsys):
+    code = main(["train", "glomeruli", str(tmp_path), "--out", str(tmp_path / "g.eqm"),
+                 "--freeze-epochs", "1"])
+    assert code == 1 and "need --base FILE" in capsys.readouterr().err
+
+
 def test_bad_option_is_a_clean_error(tmp_path, capsys):
     assert main(["train", "mito", str(tmp_path), "--out", str(tmp_path / "m.eqm"), "--size", "30"]) == 1
     assert "size" in capsys.readouterr().err
