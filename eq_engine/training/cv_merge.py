@@ -6,7 +6,9 @@
 
 reads each folder's ``folds.csv``, ``per_image.csv`` and ``summary.json`` (which must describe
 the same folds and config, apart from ``only_folds``) and writes the combined ``folds.csv``,
-``per_image.csv``, ``summary.json`` and ``folds.png`` into ``--out``.
+``per_image.csv``, ``summary.json`` and ``folds.png`` into ``--out``. With ``--ensemble`` (or
+when the parts were run with it) it also writes ``ensemble.json`` over the first arm's fold models,
+as ``eq cv --ensemble`` does for a whole run.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def _table(path: Path) -> list[dict]:
         return [{k: _value(v) for k, v in row.items()} for row in csv.DictReader(fh)]
 
 
-def merge_folders(folders: list[Path], out: Path) -> dict:
-    """The combined summary of ``folders`` (also written into ``out``)."""
+def merge_folders(folders: list[Path], out: Path, *, ensemble: bool = False) -> dict:
+    """The combined summary of ``folders`` (also written into ``out``); ``ensemble`` (or the
+    parts' config) also writes ``out/ensemble.json`` over the first arm's fold models."""
     from ..config import CVConfig
     from .cv_summary import summarize, write_outputs
 
@@ -57,15 +60,29 @@ def merge_folders(folders: list[Path], out: Path) -> dict:
                         seconds=sum(p["seconds"] for p in parts))
     summary["merged_from"] = [str(f) for f in folders]
     write_outputs(Path(out), sorted(rows, key=lambda r: (r["fold"], r["arm"])), images, summary)
+    if ensemble or config.ensemble:
+        _write_ensemble(folders, rows, config, parts[0]["folds"], Path(out))
     return summary
+
+
+def _write_ensemble(folders, rows: list[dict], config, folds: list, out: Path) -> None:
+    from ..models.ensemble import write_ensemble
+
+    members = sorted((r["fold"], r["model"]) for r in rows if r["arm"] == config.arms[0])
+    if len(members) != len(folds) or any(not m for _, m in members):
+        raise DataError(f"{folders}: an ensemble needs every fold's {config.arms[0]} model; "
+                        f"these parts hold folds {[f for f, _ in members]} of {len(folds)}")
+    write_ensemble(out / "ensemble.json", [Path(m) for _, m in members])
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs="+", type=Path)
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--ensemble", action="store_true",
+                   help="also write ensemble.json over the fold models of the first arm")
     args = p.parse_args(argv)
-    summary = merge_folders(args.folders, args.out)
+    summary = merge_folders(args.folders, args.out, ensemble=args.ensemble)
     for arm, data in summary["arms"].items():
         f = data["folds"]["pooled_dice"]
         print(f"{arm}: {f['n']} folds, pooled Dice mean {f['mean']}, sd {f['sd']}, "

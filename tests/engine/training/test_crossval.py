@@ -155,8 +155,18 @@ def test_folds_run_apart_merge_into_the_same_summary(cohort, cv_run, tmp_path):
     # seeded CPU runs repeat exactly, so the merged parts equal the single run
     assert ours["mean"] == pytest.approx(full.summary["arms"]["scratch"]["folds"]["pooled_dice"]["mean"])
     assert (tmp_path / "merged" / "folds.png").is_file()
+    assert not (tmp_path / "merged" / "ensemble.json").exists()
     with pytest.raises(DataError, match="more than one folder"):
         merge_folders([parts[0], parts[0]], tmp_path / "twice")
+
+    from eq_engine.models.ensemble import ensemble_members
+
+    merge_folders(parts, tmp_path / "merged", ensemble=True)
+    members = ensemble_members(tmp_path / "merged" / "ensemble.json")
+    assert [m.resolve() for m in members] == [(p / f"fold{k}" / "scratch.eqm").resolve()
+                                               for k, p in enumerate(parts)]
+    with pytest.raises(DataError, match=r"every fold's scratch model.*folds \[0, 1\] of 3"):
+        merge_folders(parts[:2], tmp_path / "two", ensemble=True)
 
 
 def test_a_rerun_into_the_same_folder_scores_finished_folds_without_retraining(cohort, cv_run,
