@@ -9,6 +9,7 @@ from .io.datasets import check_dataset, find_pairs
 from .io.images import read_image, read_mask, write_mask
 from .io.model_info import ModelInfo
 from .io.models import read_metadata
+from .models.ensemble import model_metadata
 from .models.loading import load_model
 from .quantification import measure_glomeruli
 from .training import cross_validate, train

@@ -28,22 +28,27 @@ def _setup_torch() -> None:
         _state["threads"] = True
 
 
-def cached_model(path, device: str):
-    """The loaded model of file ``path`` on ``device``: read once per warm worker, not per click.
+def cached_model(path, device: str, *, mixed_precision: bool = True):
+    """The loaded model (or ensemble manifest) ``path`` on ``device``: read once per warm
+    worker, not per click.
 
-    The file's size and modification time are part of the key, so a model retrained into the
-    same file is read again. Only the last model is kept (a 124 MB resnet34 U-Net is enough).
+    The size and modification time of the file (and of an ensemble's members) are part of the
+    key, so a model retrained into the same file is read again. Only the last model is kept (a
+    124 MB resnet34 U-Net is enough).
     """
     from pathlib import Path
 
-    from eq_engine import load_model
+    from eq_engine.models import ensemble_members, is_ensemble, load_ensemble, load_model
 
     file = Path(path).expanduser().resolve()
-    stat = file.stat()
-    key = (str(file), stat.st_mtime_ns, stat.st_size, device)
+    ensemble = is_ensemble(file)
+    files = [file, *ensemble_members(file)] if ensemble else [file]
+    key = (tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files), device,
+           mixed_precision)
     if key not in _models:
         _models.clear()  # drop the previous model before loading the next one
-        _models[key] = load_model(file, device=device)
+        load = load_ensemble if ensemble else load_model
+        _models[key] = load(file, device=device, mixed_precision=mixed_precision)
         log.info("loaded %s on %s (kept for the next job)", file.name, device)
     return _models[key]
 
@@ -52,7 +57,8 @@ def _model(payload: dict, config):
     """The payload's model, loaded through the cache when it is a file path."""
     model = payload["model"]
     if isinstance(model, (str, os.PathLike)):
-        return cached_model(model, getattr(config, "device", "auto") if config else "auto")
+        return cached_model(model, getattr(config, "device", "auto") if config else "auto",
+                            mixed_precision=getattr(config, "mixed_precision", True))
     return model
 
 

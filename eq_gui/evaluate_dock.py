@@ -27,7 +27,7 @@ from . import notify
 from .app_state import state_for
 from .inputs import LayerChoice, PathEdit, radio_pair
 from .job_bar import JobBar
-from .layer_data import MODEL_FILTER, image_name, layer_array
+from .layer_data import PREDICTOR_FILTER, image_name, layer_array
 from .preflight import check_model_file, dataset_pairs
 from .pyside_guard import guard
 from .table_view import RowTable, focus_on
@@ -72,7 +72,7 @@ class EvaluateDock(QWidget):
         self.truth_layer = LayerChoice(napari_viewer, ("labels",))
         form.addRow("prediction layer", self.pred_layer)
         form.addRow("truth layer", self.truth_layer)
-        self.model = PathEdit("open", filter=MODEL_FILTER, placeholder="EQ model file")
+        self.model = PathEdit("open", filter=PREDICTOR_FILTER, placeholder="EQ model or ensemble")
         self.dataset = PathEdit("dir", placeholder="dataset folder (images/ + masks/)")
         form.addRow("model", self.model)
         form.addRow("dataset", self.dataset)
@@ -162,7 +162,8 @@ class EvaluateDock(QWidget):
                                        probability=type(pred).__name__ == "Image")
             else:
                 model, data = self.model.text(), self.dataset.path()
-                check_model_file(model)  # header and pairs checked before the worker starts
+                # headers and pairs checked before the worker starts
+                check_model_file(model, ensembles=True)
                 dataset_pairs(data)
                 self._focus_layer = None
                 self.jobs.start_engine("evaluate", {"model": model, "data": str(data),

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 
 MODEL_FILTER = "EQ models (*.eqm *.safetensors)"
+# what predicts: a model, or an ensemble manifest of `eq cv --ensemble`
+PREDICTOR_FILTER = f"EQ models and ensembles (*.eqm *.safetensors *.json);;{MODEL_FILTER}"
 IMAGE_KEY = "eq_image"  # layer metadata: the name of the image this mask or prediction is of
 MASK_KEY = "eq_mask_path"  # Labels layer metadata: where this annotation is saved
 DERIVED_SUFFIXES = (" prediction", " probability", " mask", " annotation", " glomeruli",

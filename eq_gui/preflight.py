@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from eq_engine import EngineError, ModelInfo, find_pairs, read_metadata
+from eq_engine import EngineError, ModelInfo, find_pairs, model_metadata, read_metadata
 
 from .notify import shorten_path
 
@@ -31,8 +31,10 @@ def dataset_pairs(folder: Path | str | None) -> list:
     return pairs
 
 
-def check_model_file(path: Path | str | None, *, role: str = "model") -> ModelInfo:
-    """The ModelInfo of model file ``path`` (header only); ValueError saying why it is unusable."""
+def check_model_file(path: Path | str | None, *, role: str = "model",
+                     ensembles: bool = False) -> ModelInfo:
+    """The ModelInfo of model file ``path`` (header only); ValueError saying why it is unusable.
+    With ``ensembles``, an ensemble manifest (``eq cv --ensemble``) is accepted too."""
     if path is None or not str(path).strip():
         raise ValueError(f"choose a {role} file (an EQ model, .eqm) first")
     path = Path(path).expanduser()
@@ -40,7 +42,7 @@ def check_model_file(path: Path | str | None, *, role: str = "model") -> ModelIn
         raise ValueError(f"the {role} file {shorten_path(str(path))} does not exist; choose "
                          "another one")
     try:
-        return ModelInfo.from_metadata(read_metadata(path))
+        return ModelInfo.from_metadata((model_metadata if ensembles else read_metadata)(path))
     except (EngineError, OSError) as exc:
         raise ValueError(f"{shorten_path(str(path))} cannot be used as the {role}: {exc}. "
                          "Choose a model file that EQ saved (Train dock or `eq train`)") from exc

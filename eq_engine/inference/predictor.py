@@ -30,9 +30,9 @@ def load_for_prediction(model, config: PredictConfig):
     from ..models.loading import LoadedModel, load_model, make_predictor
 
     if isinstance(model, (str, os.PathLike)) and is_ensemble(model):
-        loaded = load_ensemble(model, device=config.device)
+        loaded = load_ensemble(model, device=config.device, mixed_precision=config.mixed_precision)
     elif isinstance(model, (str, os.PathLike)):
-        loaded = load_model(model, device=config.device)
+        loaded = load_model(model, device=config.device, mixed_precision=config.mixed_precision)
     elif isinstance(model, LoadedModel):
         loaded = model
     elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):
@@ -43,6 +43,7 @@ def load_for_prediction(model, config: PredictConfig):
                          "from eq_engine.models.loading.load_model")
     loaded.info  # noqa: B018 - validate the metadata before any work
     device = loaded.device
+    # a model loaded by the caller may run under autocast; files were loaded as asked above
     if not config.mixed_precision and str(device).startswith("cuda") and loaded.module is not None:
         loaded = LoadedModel(loaded.module, loaded.metadata,
                              make_predictor(loaded.module, device=device, mixed_precision=False),

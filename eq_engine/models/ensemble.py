@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError
+from ..io.model_info import ModelInfo
 from ..io.recipe_meta import POSTPROCESS, learned_min_size
 from .loading import LoadedModel, load_model
 
@@ -74,11 +75,10 @@ def _checked(path: Path, members: list[Path]) -> list[Path]:
     return members
 
 
-def _check_compatible(path: Path, models: list[LoadedModel], names: list[str],
+def _check_compatible(path: Path, infos: list[ModelInfo], names: list[str],
                       scale: float) -> None:
-    first = models[0].info
-    for model, name in zip(models[1:], names[1:], strict=True):
-        info = model.info
+    first = infos[0]
+    for info, name in zip(infos[1:], names[1:], strict=True):
         norm, norm0 = info.normalization, first.normalization
         for what, a, b in (("task", info.task, first.task),
                            ("input channels", info.in_channels, first.in_channels),
@@ -87,11 +87,40 @@ def _check_compatible(path: Path, models: list[LoadedModel], names: list[str],
             if a != b:
                 raise ModelError(f"{path}: {name} has {what} {a!r}, {names[0]} has {b!r}; "
                                  "ensemble models trained for the same data")
-    for model, name in zip(models, names, strict=True):
-        if abs(model.info.scale / scale - 1) > SCALE_TOLERANCE:
-            raise ModelError(f"{path}: {name} was trained at scale {model.info.scale:g}, the "
+    for info, name in zip(infos, names, strict=True):
+        if abs(info.scale / scale - 1) > SCALE_TOLERANCE:
+            raise ModelError(f"{path}: {name} was trained at scale {info.scale:g}, the "
                              f"members' median is {scale:g}; members must see objects at about "
                              "the same size")
+
+
+def ensemble_metadata(path: str | os.PathLike) -> dict:
+    """The metadata an ensemble predicts with, from its members' headers only (no torch): the
+    first member's, at the members' median scale and median learned minimum object size, with
+    ``ensemble`` listing the member files. Incompatible members raise ModelError."""
+    from ..io.models import read_metadata
+
+    path = Path(path)
+    files = ensemble_members(path)
+    metas = [read_metadata(f) for f in files]
+    infos = [ModelInfo.from_metadata(m) for m in metas]
+    names = [f.name if len({g.name for g in files}) == len(files) else str(f) for f in files]
+    scale = float(np.median([i.scale for i in infos]))
+    _check_compatible(path, infos, names, scale)
+    metadata = dict(metas[0])
+    metadata.update(scale=scale, ensemble=[str(f) for f in files])
+    sizes = [learned_min_size(m) for m in metas]
+    if any(sizes):
+        metadata[POSTPROCESS] = {**metadata.get(POSTPROCESS, {}),
+                                 "min_size": int(np.median(sizes))}
+    return metadata
+
+
+def model_metadata(path: str | os.PathLike) -> dict:
+    """The metadata of a model file or of an ensemble manifest; headers only, no torch."""
+    from ..io.models import read_metadata
+
+    return ensemble_metadata(path) if is_ensemble(path) else read_metadata(path)
 
 
 def ensemble_predictor(models: list[LoadedModel]):
@@ -117,18 +146,11 @@ def ensemble_predictor(models: list[LoadedModel]):
     return averaged
 
 
-def load_ensemble(path: str | os.PathLike, *, device: str = "auto") -> LoadedModel:
-    """Load every member of a manifest on ``device`` and return them as one model."""
-    path = Path(path)
-    files = ensemble_members(path)
-    models = [load_model(f, device=device) for f in files]
-    names = [f.name if len({g.name for g in files}) == len(files) else str(f) for f in files]
-    scale = float(np.median([m.info.scale for m in models]))
-    _check_compatible(path, models, names, scale)
-    metadata = dict(models[0].metadata)
-    metadata.update(scale=scale, ensemble=[str(f) for f in files])
-    sizes = [learned_min_size(m.metadata) for m in models]
-    if any(sizes):
-        metadata[POSTPROCESS] = {**metadata.get(POSTPROCESS, {}),
-                                 "min_size": int(np.median(sizes))}
+def load_ensemble(path: str | os.PathLike, *, device: str = "auto",
+                  mixed_precision: bool = True) -> LoadedModel:
+    """Load every member of a manifest on ``device`` and return them as one model (each member
+    under autocast on CUDA unless ``mixed_precision`` is False)."""
+    metadata = ensemble_metadata(path)
+    models = [load_model(f, device=device, mixed_precision=mixed_precision)
+              for f in metadata["ensemble"]]
     return LoadedModel(None, metadata, ensemble_predictor(models), device=models[0].device)

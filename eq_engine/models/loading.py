@@ -33,11 +33,13 @@ class LoadedModel:
         return ModelInfo.from_metadata(self.metadata)
 
 
-def load_model(path: str | os.PathLike, *, device: str = "auto") -> LoadedModel:
+def load_model(path: str | os.PathLike, *, device: str = "auto",
+               mixed_precision: bool = True) -> LoadedModel:
     """Load an EQ model file into a U-Net on ``device`` and wrap it as a predictor.
 
     The architecture is rebuilt from the metadata (never from the file name) and the weights
-    must match it exactly; on CUDA the predictor runs under autocast (float16).
+    must match it exactly; on CUDA the predictor runs under autocast (float16) unless
+    ``mixed_precision`` is False.
     """
     import torch
 
@@ -56,7 +58,8 @@ def load_model(path: str | os.PathLike, *, device: str = "auto") -> LoadedModel:
     dev = pick_device(device)
     model = model.to(torch.device(dev.name)).eval()
     return LoadedModel(model, meta, make_predictor(model, device=dev.name,
-                                                   mixed_precision=dev.kind == "cuda"),
+                                                   mixed_precision=mixed_precision
+                                                   and dev.kind == "cuda"),
                        device=dev.name)
 
 

@@ -47,6 +47,44 @@ def test_prediction_adds_layers_and_slider_relabels(make_napari_viewer, qtbot, e
     assert f"{target:.2f}" in dock.jobs.status.text()
 
 
+def test_an_ensemble_manifest_predicts_like_its_members(make_napari_viewer, qtbot, em_model,
+                                                        tmp_path):
+    from eq_engine.data.synthetic import make_em_stack
+    from eq_engine.models.ensemble import write_ensemble
+
+    manifest = write_ensemble(tmp_path / "twice.json", [em_model, em_model])
+    viewer = make_napari_viewer()
+    image, _ = make_em_stack(n_slices=1, size=64, seed=4)
+    viewer.add_image(image[0], name="slice")
+    dock = PredictDock(viewer)
+    dock.device.setCurrentText("cpu")
+    assert dock._config().tta == "auto"
+    dock.tta.setCurrentIndex(dock.tta.findData(False))
+    assert dock._config().tta is False
+
+    probabilities = []
+    for model in (manifest, em_model):
+        dock.set_model(model)
+        assert dock.model_error is None, dock.model_error
+        with qtbot.waitSignal(dock.jobs.idle, timeout=240_000):
+            dock.jobs.start_button.click()
+        probabilities.append(viewer.layers["slice probability"].data.copy())
+        if model == manifest:
+            assert "ensemble of 2 models" in dock.model_info.text()
+            assert "task: mitochondria" in dock.model_info.text()
+    # two identical members average to the member itself
+    np.testing.assert_allclose(probabilities[0], probabilities[1], atol=1e-6)
+
+
+def test_a_json_that_is_no_ensemble_is_refused_in_words(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    dock = PredictDock(viewer)
+    bad = tmp_path / "grades.json"
+    bad.write_text('{"not": "a model"}', encoding="utf-8")
+    dock.set_model(bad)
+    assert dock.info is None and "cannot be used as the model" in dock.model_info.text()
+
+
 def test_describe_model_lists_metadata_and_metrics():
     info = ModelInfo.from_metadata({
         "task": "glomeruli", "arch": "resnet34", "tile_size": 256, "in_channels": 3,

@@ -90,3 +90,21 @@ def test_bad_manifests_name_the_problem(tmp_path):
     (tmp_path / "e.json").write_text('{"eq_ensemble": 1, "members": ["gone.eqm", "a.eqm"]}')
     with pytest.raises(ModelError, match="gone.eqm"):
         ensemble_members(tmp_path / "e.json")
+
+
+def test_headers_alone_describe_an_ensemble_without_importing_torch(tmp_path):
+    import subprocess
+    import sys
+
+    from eq_engine import model_metadata
+
+    members = [_model_file(tmp_path / "a.eqm", scale=0.9), _model_file(tmp_path / "b.eqm")]
+    path = write_ensemble(tmp_path / "ensemble.json", members)
+    meta = model_metadata(path)
+    assert meta["scale"] == pytest.approx(0.95) and meta["ensemble"] == [str(m) for m in members]
+    assert model_metadata(members[0])["scale"] == 0.9  # a model file is read as it is
+    # the studio's GUI process checks models this way and must never import torch
+    code = ("import sys; from eq_engine import model_metadata; "
+            f"model_metadata({str(path)!r}); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
