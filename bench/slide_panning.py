@@ -9,7 +9,10 @@ moves the camera by ``--step`` screen pixels; its frame time is the wall time fr
 move until napari has sliced the new view (the visible tiles decoded) and the canvas has been
 repainted. Goal: median <= 50 ms. The same pans over an in-memory pyramid in the same window
 give the floor (napari plus this machine's GL, no reader), so the reader's own share is the
-difference. Run under Xvfb on a headless machine:
+difference. ``--async-slicing`` turns on napari's experimental asynchronous slicing
+(``NAPARI_ASYNC=1``: tiles are read in a worker thread); then a step's frame time is how long
+the GUI thread is busy, and ``settled_ms`` how long until the new view's tiles are on screen.
+Run under Xvfb on a headless machine:
 
     xvfb-run -a .venv/bin/python bench/slide_panning.py --height 50000 --width 40000
 """
@@ -34,10 +37,21 @@ FLOOR_SIZE = 16384  # side of the in-memory reference pyramid (768 MB)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def pan(viewer, app, canvas, start: tuple[float, float], step_world: float, steps: int
-        ) -> list[float]:
-    """Move the camera right (then down at the edge of a row) ``steps`` times; frame seconds."""
-    times = []
+def settle(app, canvas, layer, t0: float, timeout: float = 5.0) -> float:
+    """Seconds from ``t0`` until ``layer`` has its current view loaded and drawn."""
+    while not layer.loaded and time.perf_counter() - t0 < timeout:
+        app.processEvents()
+        time.sleep(0.001)
+    canvas.repaint()
+    app.processEvents()
+    return time.perf_counter() - t0
+
+
+def pan(viewer, app, canvas, layer, start: tuple[float, float], step_world: float, steps: int
+        ) -> tuple[list[float], list[float]]:
+    """Move the camera right (then down at the edge of a row) ``steps`` times; the seconds the
+    GUI thread was busy per move, and the seconds until the new view was on screen."""
+    times, settled = [], []
     cy, cx = start
     for i in range(steps):
         cx += step_world if (i // 20) % 2 == 0 else -step_world  # zig-zag over the tissue
@@ -49,7 +63,8 @@ def pan(viewer, app, canvas, start: tuple[float, float], step_world: float, step
         canvas.repaint()     # and the canvas is drawn
         app.processEvents()
         times.append(time.perf_counter() - t0)
-    return times
+        settled.append(settle(app, canvas, layer, t0))
+    return times, settled
 
 
 def pan_zooms(viewer, app, canvas, layer, centre, mpp: float, args) -> dict:
@@ -63,12 +78,14 @@ def pan_zooms(viewer, app, canvas, layer, centre, mpp: float, args) -> dict:
         viewer.camera.center = centre
         for _ in range(5):
             app.processEvents()
-        times = pan(viewer, app, canvas, centre, args.step * mpp * downsample, args.steps)
+        times, settled = pan(viewer, app, canvas, layer, centre, args.step * mpp * downsample,
+                             args.steps)
         ms = sorted(t * 1000 for t in times)
         results[f"zoom 1/{downsample}"] = {
             "level_shown": int(layer.data_level), "median_ms": round(statistics.median(ms), 1),
             "p90_ms": round(ms[int(0.9 * (len(ms) - 1))], 1), "max_ms": round(ms[-1], 1),
-            "first_ms": round(times[0] * 1000, 1)}
+            "first_ms": round(times[0] * 1000, 1),
+            "settled_median_ms": round(statistics.median(settled) * 1000, 1)}
         print(f"{layer.name} zoom 1/{downsample}:", json.dumps(results[f"zoom 1/{downsample}"]),
               flush=True)
     return results
@@ -85,7 +102,11 @@ def main() -> None:
     parser.add_argument("--step", type=int, default=200, help="screen px per move")
     parser.add_argument("--slide", default=None, help="reuse this slide instead of writing one")
     parser.add_argument("--json", default=None, help="also write the results here")
+    parser.add_argument("--async-slicing", action="store_true",
+                        help="napari's experimental asynchronous slicing (NAPARI_ASYNC=1)")
     args = parser.parse_args()
+    if args.async_slicing:
+        os.environ["NAPARI_ASYNC"] = "1"  # read by napari's settings; never saved to them
 
     from eq_engine.io.slide_writer import write_pyramid
 
@@ -126,7 +147,10 @@ def main() -> None:
     for zoom, row in results.items():
         row["in_memory_floor_ms"] = floor[zoom]["median_ms"]
         row["reader_excess_ms"] = round(row["median_ms"] - floor[zoom]["median_ms"], 1)
+    from napari.settings import get_settings
+
     summary = {"slide": [args.height, args.width], "tissue": args.tissue, "write_s": round(write_s),
+               "async_slicing": bool(get_settings().experimental.async_),
                "steps": args.steps, "step_px": args.step,
                "canvas": [canvas.width(), canvas.height()],
                "machine": f"{platform.node()} {os.cpu_count()} cpu", "results": results}
