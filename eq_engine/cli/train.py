@@ -67,8 +67,7 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
     p.add_argument("--scale", type=_scale, default=0.0, metavar="auto|FACTOR",
                    help="resize images by this factor first, e.g. 0.25 for 20x H&E; 'auto' "
-                   "(default) makes the median training object 64 px across (mitochondria: 9 px), never "
-                   "upsampling")
+                   "(default) makes the median training object 64 px across, never upsampling")
     p.add_argument("--batch-size", type=int, default=0, help="batch size (default: by device)")
     p.add_argument("--lr", type=float, default=1e-3, help="maximum learning rate (default 1e-3)")
     p.add_argument("--loss", default="ce_dice", help="ce|dice|ce_dice|focal|tversky (default ce_dice)")

@@ -1,9 +1,9 @@
 """What the training masks say about their objects: size, hence scale and clean-up.
 
 ``--scale auto`` resizes images so that the median object is :data:`TARGET_DIAMETER` pixels
-across at the network's input (per task): big enough to see its inside, small enough that a
-crop shows its surroundings. Never upsampled (scale <= 1): fine detail is not invented, and an
-object smaller than the target simply trains at full resolution.
+across at the network's input: big enough to see its inside, small enough that a crop of
+:data:`CONTEXT` diameters shows its surroundings. Never upsampled (scale <= 1): fine detail is
+not invented, and an object smaller than the target simply trains at full resolution.
 
 The post-processing learned here: objects smaller than :data:`MIN_SIZE_FRACTION` of the
 smallest whole training object (one not cut by the image border) are removed at prediction,
@@ -23,11 +23,8 @@ import numpy as np
 
 from ..errors import DataError
 
-TARGET_DIAMETER = 64  # px at the network's input: glomeruli and generic objects (set a priori)
-# EM mitochondria, chosen on CDeep3M (36 px -> 36, 18 or 9 px) by in-domain + cross-microscope
-# IoU, confirmed on Drosophila (BENCHMARKS.md, "Mitochondria scale"): more context per crop
-# beats the cristae at full resolution, at a quarter of the pixels or less
-TASK_TARGET_DIAMETER = {"mitochondria": 9}
+TARGET_DIAMETER = 64  # px at the network's input
+CONTEXT = 3  # a training crop spans about this many object diameters
 MIN_SCALE, MAX_SCALE = 1 / 16, 1.0
 # Chosen on the T19/T20 leave-one-animal-out folds (0.25-1.5 tried), confirmed on T21/T26:
 # glomeruli object F1 0.79 -> 0.87 there (BENCHMARKS.md, "Minimum object size").
@@ -76,11 +73,6 @@ def object_stats(masks: Iterable[np.ndarray]) -> ObjectStats:
     diameters = np.sqrt(4 * areas / np.pi)
     real = areas[areas >= SPECK_FRACTION * np.median(areas)]
     return ObjectStats(len(areas), float(np.median(diameters)), int(real.min()), n)
-
-
-def target_diameter(task: str) -> float:
-    """The median object diameter (px at the network's input) that ``--scale auto`` aims at."""
-    return TASK_TARGET_DIAMETER.get(task, TARGET_DIAMETER)
 
 
 def choose_scale(stats: ObjectStats, *, target: float = TARGET_DIAMETER) -> float:

@@ -108,16 +108,15 @@ def _object_stats(data: Any):
 
 def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainConfig, dict]:
     """``config`` with an automatic scale resolved, and the recipe's model metadata."""
-    from ..data.objects import choose_scale, learned_postprocess, target_diameter
+    from ..data.objects import TARGET_DIAMETER, choose_scale, learned_postprocess
     from ..io.recipe_meta import recipe_metadata
 
     stats = _object_stats(data)
-    target = target_diameter(config.task)
     policy = {"mode": "auto" if config.scale == 0 else "fixed",
               "object_median_diameter_px": stats.median_diameter,
-              "n_objects": stats.n_objects, "target_diameter_px": target}
+              "n_objects": stats.n_objects, "target_diameter_px": TARGET_DIAMETER}
     if config.scale == 0:
-        config = config.replace(scale=choose_scale(stats, target=target))
+        config = config.replace(scale=choose_scale(stats))
         log.info("scale auto: median object %.0f px across -> scale %.4f (%d objects)",
                  stats.median_diameter, config.scale, stats.n_objects)
     policy["scale"] = config.scale

@@ -42,15 +42,6 @@ def test_scale_gives_the_target_diameter_and_never_upsamples():
     assert choose_scale(small) == 1.0
 
 
-def test_mitochondria_aim_at_a_smaller_target_than_other_objects():
-    from eq_engine.data.objects import target_diameter
-
-    assert target_diameter("glomeruli") == target_diameter("generic") == TARGET_DIAMETER
-    assert target_diameter("mitochondria") == 9
-    mito = ObjectStats(10, median_diameter=36, min_area=100, n_images=2)
-    assert choose_scale(mito, target=target_diameter("mitochondria")) == 0.25
-
-
 def test_empty_masks_name_the_fix():
     with pytest.raises(DataError, match="scale"):
         object_stats([np.zeros((8, 8), np.uint8)])
