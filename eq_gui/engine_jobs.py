@@ -38,17 +38,17 @@ def cached_model(path, device: str, *, mixed_precision: bool = True):
     """
     from pathlib import Path
 
-    from eq_engine.models import ensemble_members, is_ensemble, load_ensemble, load_model
+    from eq_engine.models import ensemble_members, is_ensemble, load_model_or_ensemble
 
     file = Path(path).expanduser().resolve()
-    ensemble = is_ensemble(file)
-    files = [file, *ensemble_members(file)] if ensemble else [file]
-    key = (tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files), device,
+    files = [file, *ensemble_members(file)] if is_ensemble(file) else [file]
+    stats = [(str(f), f.stat()) for f in files]
+    key = (tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats), device,
            mixed_precision)
     if key not in _models:
         _models.clear()  # drop the previous model before loading the next one
-        load = load_ensemble if ensemble else load_model
-        _models[key] = load(file, device=device, mixed_precision=mixed_precision)
+        _models[key] = load_model_or_ensemble(file, device=device,
+                                              mixed_precision=mixed_precision)
         log.info("loaded %s on %s (kept for the next job)", file.name, device)
     return _models[key]
 

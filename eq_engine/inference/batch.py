@@ -201,11 +201,9 @@ def predict_batch(model, inputs: Sequence[str | os.PathLike], out: str | os.Path
     images = collect_inputs(inputs)
     out = check_output_folder(out)
     if isinstance(model, (str, os.PathLike)):
-        from ..io.models import read_metadata
-        from ..models.ensemble import ensemble_members, is_ensemble
+        from ..models.ensemble import model_metadata
 
-        # fail here, not on every worker, if it is not a model
-        ensemble_members(model) if is_ensemble(model) else read_metadata(model)
+        model_metadata(model)  # fail here, not on every worker, if it is not a model
         model = str(Path(model).resolve())
     todo = [p for p in images if overwrite or not outputs_complete(
         output_paths(p, out, save_probability=save_probability))]

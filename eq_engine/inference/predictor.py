@@ -26,13 +26,12 @@ def load_for_prediction(model, config: PredictConfig):
     A LoadedModel is used as it is; any other object with ``metadata`` and ``predictor`` is
     wrapped in one (so ``.info`` is always there). Its metadata is validated here.
     """
-    from ..models.ensemble import is_ensemble, load_ensemble
-    from ..models.loading import LoadedModel, load_model, make_predictor
+    from ..models.ensemble import load_model_or_ensemble
+    from ..models.loading import LoadedModel, make_predictor
 
-    if isinstance(model, (str, os.PathLike)) and is_ensemble(model):
-        loaded = load_ensemble(model, device=config.device, mixed_precision=config.mixed_precision)
-    elif isinstance(model, (str, os.PathLike)):
-        loaded = load_model(model, device=config.device, mixed_precision=config.mixed_precision)
+    if isinstance(model, (str, os.PathLike)):
+        loaded = load_model_or_ensemble(model, device=config.device,
+                                        mixed_precision=config.mixed_precision)
     elif isinstance(model, LoadedModel):
         loaded = model
     elif hasattr(model, "metadata") and callable(getattr(model, "predictor", None)):

@@ -5,6 +5,7 @@ from .ensemble import (
                        ensemble_metadata,
                        is_ensemble,
                        load_ensemble,
+    load_model_or_ensemble,
                        model_metadata,
                        write_ensemble,
 )

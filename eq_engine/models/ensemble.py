@@ -154,3 +154,11 @@ def load_ensemble(path: str | os.PathLike, *, device: str = "auto",
     models = [load_model(f, device=device, mixed_precision=mixed_precision)
               for f in metadata["ensemble"]]
     return LoadedModel(None, metadata, ensemble_predictor(models), device=models[0].device)
+
+
+def load_model_or_ensemble(path: str | os.PathLike, *, device: str = "auto",
+                           mixed_precision: bool = True) -> LoadedModel:
+    """:func:`load_ensemble` for a manifest, :func:`~eq_engine.models.loading.load_model` for a
+    model file: what every prediction path loads a path with."""
+    load = load_ensemble if is_ensemble(path) else load_model
+    return load(path, device=device, mixed_precision=mixed_precision)
