@@ -78,3 +78,23 @@ def test_crop_dataset_positive_fraction_is_honoured():
     assert np.mean([bool((never[i][1] == 1).any()) for i in range(len(never))]) < 0.5
     image, target = always[0]
     assert tuple(image.shape) == (1, 32, 32) and str(target.dtype) == "torch.int64"
+
+
+def test_validation_tiles_over_budget_are_a_fixed_even_subset():
+    from eq_engine.data.loaders import Item, TileDataset
+
+    items = []
+    for k in range(3):  # three 64x64 images: 4 tiles of 32 px each, 12 in all
+        image = np.full((1, 64, 64), k, np.float32)
+        image[0, 32:, 32:] += 0.5  # marks the last tile of each image
+        items.append(Item(f"s{k}", image, np.zeros((64, 64), np.uint8)))
+    every = TileDataset(items, size=32)
+    capped = TileDataset(items, size=32, max_pixels=6 * 32 * 32 + 5)
+    assert len(every) == 12 and len(capped) == 6
+    firsts = [float(capped[i][0][0, 0, 0]) for i in range(6)]
+    assert firsts == sorted(firsts)
+    assert {int(v) for v in firsts} == {0, 1, 2}  # every image keeps tiles
+    assert float(capped[5][0][0, 0, 0]) == 2.5  # the spread reaches the last tile
+    again = TileDataset(items, size=32, max_pixels=6 * 32 * 32 + 5)
+    assert [float(again[i][0].sum()) for i in range(6)] == [float(capped[i][0].sum()) for i in range(6)]
+    assert len(TileDataset(items, size=32, max_pixels=1)) == 1
