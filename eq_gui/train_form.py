@@ -82,7 +82,7 @@ class TrainForm(QWidget):
         self.loss = QComboBox()
         self.loss.addItems(LOSSES)
         self.loss.setCurrentText(d.loss)
-        self.crops_per_image = _spin(1, 10_000, d.crops_per_image)
+        self.crops_per_image = _spin(0, 10_000, d.crops_per_image, auto=True)
         self.positive_fraction = _dspin(0, 1, d.positive_fraction)
         self.valid_fraction = _dspin(0.01, 0.99, d.valid_fraction)
         self.group_pattern = QLineEdit()

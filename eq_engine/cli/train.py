@@ -78,7 +78,9 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--valid-pattern", default=None, metavar="REGEX",
                    help="regex naming the validation images explicitly, e.g. '^validation_'")
     p.add_argument("--valid-fraction", type=float, default=0.2, help="validation share (default 0.2)")
-    p.add_argument("--crops-per-image", type=int, default=8, help="random crops per image and epoch")
+    p.add_argument("--crops-per-image", type=int, default=0,
+                   help="random crops per image and epoch (default 0, auto: half of a median "
+                   "training image's area at the model's scale, at least 8)")
     p.add_argument("--positive-fraction", type=float, default=0.5,
                    help="share of crops centred on foreground (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -19,7 +19,9 @@ class TrainConfig(ConfigBase):
     128 px / batch 4 on CPU, resnet34 / 256 px / batch 16 on GPU. ``scale`` resizes images by that
     factor before cropping (0.25 makes a 2448-px H&E field 612 px); ``scale=0`` ("auto", the
     default) picks it from the size of the objects in the training masks
-    (:mod:`eq_engine.data.objects`). It is stored in the model file and prediction applies it. ``group_pattern`` is a regex whose first group names an image's
+    (:mod:`eq_engine.data.objects`). It is stored in the model file and prediction applies it.
+    ``crops_per_image=0`` ("auto", the default) draws enough random crops per image and epoch to
+    cover half of a median training image at that scale, at least 8. ``group_pattern`` is a regex whose first group names an image's
     subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
     ``valid_pattern`` instead names the validation images explicitly (a regex searched in each
     image stem, e.g. ``r"^validation_"``); ``valid_fraction`` is then unused.
@@ -36,7 +38,7 @@ class TrainConfig(ConfigBase):
     weight_decay: float = 1e-4
     loss: str = "ce_dice"
     positive_fraction: float = 0.5
-    crops_per_image: int = 8
+    crops_per_image: int = 0  # 0: auto, from the training images' size at the model's scale
     valid_fraction: float = 0.2
     group_pattern: str | None = None
     valid_pattern: str | None = None  # regex: images whose stem matches form the validation set
@@ -62,8 +64,8 @@ class TrainConfig(ConfigBase):
         self._check_range("lr", 0, 1, low_open=True)
         self._check_range("weight_decay", 0, 1)
         self._check_range("positive_fraction", 0, 1)
-        self._check(isinstance(self.crops_per_image, int) and self.crops_per_image >= 1,
-                    "crops_per_image", "must be an integer >= 1")
+        self._check(isinstance(self.crops_per_image, int) and self.crops_per_image >= 0,
+                    "crops_per_image", "must be 0 (auto) or a positive integer")
         self._check_range("valid_fraction", 0, 1, low_open=True, high_open=True)
         self._check_range("threshold", 0, 1, low_open=True, high_open=True)
         if self.group_pattern is not None:

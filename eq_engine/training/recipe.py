@@ -1,6 +1,8 @@
 """The training recipe's data-driven choices, made once from the training masks.
 
 - ``scale=0`` ("auto"): :func:`eq_engine.data.objects.choose_scale` from the objects' size;
+- ``crops_per_image=0`` ("auto"): :func:`eq_engine.data.objects.choose_crops_per_image` from
+  the images' size at that scale, so large EM slices are not sampled as sparsely as small fields;
 - post-processing for prediction (fill holes, minimum object size) from the smallest object;
 - the prediction tile: :data:`PREDICT_TILE` px (a fully convolutional net needs no training-size
   tiles at prediction; fewer, larger tiles waste less on overlaps), never below the crop size;
@@ -108,7 +110,12 @@ def _object_stats(data: Any):
 
 def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainConfig, dict]:
     """``config`` with an automatic scale resolved, and the recipe's model metadata."""
-    from ..data.objects import TARGET_DIAMETER, choose_scale, learned_postprocess
+    from ..data.objects import (
+        TARGET_DIAMETER,
+        choose_crops_per_image,
+        choose_scale,
+        learned_postprocess,
+    )
     from ..io.recipe_meta import recipe_metadata
 
     stats = _object_stats(data)
@@ -120,6 +127,11 @@ def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainCon
         log.info("scale auto: median object %.0f px across -> scale %.4f (%d objects)",
                  stats.median_diameter, config.scale, stats.n_objects)
     policy["scale"] = config.scale
+    if config.crops_per_image == 0:
+        config = config.replace(crops_per_image=choose_crops_per_image(stats, scale=config.scale,
+                                                                       size=size))
+        log.info("crops per image auto: %d (median image %.2g Mpx)", config.crops_per_image,
+                 stats.median_image_px / 1e6)
     tile = max(PREDICT_TILE, size)
     return config, recipe_metadata(scale_policy=policy, postprocess=learned_postprocess(stats),
                                    predict_tile=tile, pixel_size=training_pixel_size(data))

@@ -168,12 +168,17 @@ def _train(data: Any, config: TrainConfig, *, out: Path | None, checkpoint: Path
 
 def recipe_for(data: Any, config: TrainConfig, info: DeviceInfo,
                base=None) -> tuple[TrainConfig, dict]:
-    """``config`` with ``scale=0`` (auto) resolved, and the recipe metadata for the model file;
-    a resumed model (``base``, a ModelInfo) keeps its own (see :mod:`.recipe`)."""
+    """``config`` with ``scale=0`` and ``crops_per_image=0`` (auto) resolved, and the recipe
+    metadata for the model file; a resumed model (``base``, a ModelInfo) keeps its own (see
+    :mod:`.recipe`)."""
+    from ..data.objects import MIN_CROPS
     from ..io.recipe_meta import recipe_entries
     from .recipe import apply_recipe
 
     if base is not None:
+        if config.crops_per_image == 0:
+            crops = (base.extra.get("train_config") or {}).get("crops_per_image") or MIN_CROPS
+            config = config.replace(crops_per_image=int(crops))
         return config, recipe_entries(base)
     size = config.size or (GPU_DEFAULTS if info.is_gpu else CPU_DEFAULTS)["size"]
     return apply_recipe(data, config, size=size)

@@ -128,9 +128,10 @@ def test_cancel_before_training_raises_cancelled(em_root):
 def test_resume_continues_the_epoch_count(trained, em_root, tmp_path):
     first, _ = trained
     events = []
-    resumed = train(em_root, TINY.replace(epochs=1), out=tmp_path / "more.eqm",
+    resumed = train(em_root, TINY.replace(epochs=1, crops_per_image=0), out=tmp_path / "more.eqm",
                     resume_from=first.model_path, on_event=events.append)
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    assert resumed.metadata["train_config"]["crops_per_image"] == 1  # auto: the first run's
     ends = [e for e in events if isinstance(e, EpochEnd)]
     assert [(e.epoch, e.n_epochs) for e in ends] == [(3, 3)]
     assert resumed.metadata["normalization"] == first.metadata["normalization"]
