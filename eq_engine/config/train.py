@@ -21,8 +21,8 @@ class TrainConfig(ConfigBase):
     default) picks it from the size of the objects in the training masks
     (:mod:`eq_engine.data.objects`). It is stored in the model file and prediction applies it.
     ``crops_per_image=0`` ("auto", the default) draws enough random crops per image and epoch to
-    cover half of a median training image at that scale, at least 8. ``group_pattern`` is a regex whose first group names an image's
-    subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
+    cover half of a median training image at that scale, at least 8. ``group_pattern`` is a regex
+    whose first group names an image's subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
     ``valid_pattern`` instead names the validation images explicitly (a regex searched in each
     image stem, e.g. ``r"^validation_"``); ``valid_fraction`` is then unused.
     """

@@ -237,6 +237,5 @@ def build_dataloaders(prepared: PreparedData, *, size: int, batch_size: int, cro
     kwargs = {"after_batch": make_batch_augmenter(seed, norm=prepared.norm)} if augment else {}
     train = DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, device=device, **kwargs)
     valid = DataLoader(TileDataset(prepared.valid, size=size, max_pixels=VALID_PIXEL_BUDGET),
-                       bs=batch_size, shuffle=False,
-                       device=device)
+                       bs=batch_size, shuffle=False, device=device)
     return DataLoaders(train, valid, device=device)

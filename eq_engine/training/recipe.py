@@ -109,7 +109,8 @@ def _object_stats(data: Any):
 
 
 def apply_recipe(data: Any, config: TrainConfig, *, size: int) -> tuple[TrainConfig, dict]:
-    """``config`` with an automatic scale resolved, and the recipe's model metadata."""
+    """``config`` with an automatic scale and crops per image resolved, and the recipe's model
+    metadata."""
     from ..data.objects import (
         TARGET_DIAMETER,
         choose_crops_per_image,
