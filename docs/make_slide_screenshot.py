@@ -4,10 +4,10 @@ A slide is built on the spot (2 x 3 fields with glass between them), written as 
 OME-TIFF, opened with EQ's napari reader (lazy multiscale), predicted with ``predict_slide`` and
 its ``labels.ome.zarr`` opened on top.
 
-- ``--model M.eqm --tiles A.png B.png ...``: real fields and a trained model. The README's
-  picture: six AIDPATH human PAS tiles (CC BY 4.0, Bueno et al. 2020) that the model, trained
-  on the other AIDPATH tiles, never saw.
-- no options: EQ's synthetic H&E fields and a stand-in predictor (a dark-tuft threshold).
+- ``--model M.eqm --tiles A.png B.png ...``: six real fields and a trained model, e.g. AIDPATH
+  human PAS tiles (CC BY 4.0, Bueno et al. 2020; a picture of them needs that attribution).
+- no options (the README's picture): EQ's synthetic H&E fields and a stand-in predictor (a
+  dark-tuft threshold).
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/make_slide_screenshot.py \
         --model aidpath.eqm --tiles ../shared/data/kidney_aidpath_human_pas/images/1002*.png
