@@ -20,7 +20,7 @@ from .results import TrainResult
 log = logging.getLogger(__name__)
 
 # requested values that the trainer resolves (by device or data): any recorded value matches
-_AUTO = {"arch": "auto", "size": 0, "batch_size": 0, "scale": 0.0}
+_AUTO = {"arch": "auto", "size": 0, "batch_size": 0, "scale": 0.0, "crops_per_image": 0}
 _IGNORED = ("checkpoint_path", "device")
 
 

@@ -187,6 +187,10 @@ def test_a_rerun_into_the_same_folder_scores_finished_folds_without_retraining(c
     assert model.stat().st_mtime_ns == before  # scored, not retrained
     assert any(isinstance(e, StageStarted) and "reusing" in e.message for e in events)
     assert result.rows[0]["pooled_dice"] == pytest.approx(full.rows[1]["pooled_dice"])
+    # settings left to auto match what they resolved to (crops per image: 1 here)
+    cross_validate(cohort, config.replace(only_folds=(1,), train=TINY.replace(crops_per_image=0)),
+                   out=again)
+    assert model.stat().st_mtime_ns == before
     # another training config is another experiment: its model is never overwritten
     with pytest.raises(DataError, match=r"scratch.eqm is a finished model of another.*lr=0.001"):
         cross_validate(cohort, config.replace(only_folds=(1,), train=TINY.replace(lr=5e-4)),
