@@ -1,15 +1,20 @@
 """Transfer vs scratch with few annotated glomeruli images, scored on other animals.
 
 For each number of training images N and seed: N images drawn (seeded) from the training animals
-plus one more for best-epoch selection, then ``transfer_train(..., compare_scratch=True)`` from
-the mitochondria model ``--base`` (same split, seed and epochs for both arms), and both models
-are scored with ``evaluate`` on every image of the held-out animals (pooled Dice, object F1).
+plus one more for best-epoch selection, then one ``transfer_train`` from the mitochondria model
+``--base`` per fine-tuning schedule (``F+U``: F epochs frozen, U unfrozen) and one ``train`` from
+scratch (``--scratch-epochs``, default the first schedule's total) on the same split and seed.
+Every model is scored with ``evaluate`` on every image of the held-out animals (pooled Dice,
+object F1).
 
     .venv/bin/python bench/transfer_table.py --base mito.eqm --out-dir /tmp/eq_transfer \\
         --sizes 2 4 8 --seeds 0 1 2
+    .venv/bin/python bench/transfer_table.py --base mito.eqm --sizes 23 --seeds 0 \\
+        --schedules 2+4 2+8 --scratch-epochs 10 --train-animals T21 T26 --test-animals T19 T20
 
-Training animals T19, T20; held-out animals T21, T26 (kidney_preeclampsia_mouse_he). Writes
-``rows.csv`` and ``table.json`` and prints mean +- sd per N and arm.
+Default animals: train T19, T20; held out T21, T26 (kidney_preeclampsia_mouse_he). Writes
+``rows.csv`` and ``table.json`` and prints mean +- sd per N and arm, and each transfer arm minus
+scratch (paired by seed).
 """
 
 from __future__ import annotations
@@ -25,12 +30,21 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("EQ_SHARED_DATA", ROOT / ".." / "shared" / "data")).resolve()
-TRAIN_ANIMALS, TEST_ANIMALS = ("T19", "T20"), ("T21", "T26")
+
+
+def schedule(text: str) -> tuple[int, int]:
+    """``"2+4"`` -> (2, 4)."""
+    try:
+        freeze, unfreeze = (int(x) for x in text.split("+"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"schedule {text!r} is not F+U, e.g. 2+4") from None
+    return freeze, unfreeze
 
 
 def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     from eq_engine.config import EvalConfig, TrainConfig, TransferConfig
     from eq_engine.evaluation import evaluate
+    from eq_engine.training import train
     from eq_engine.training.transfer import transfer_train
 
     rng = np.random.default_rng(seed)
@@ -38,12 +52,21 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     valid_stem = chosen[-1].stem
     tcfg = TrainConfig(task="glomeruli", valid_pattern=f"^{valid_stem}$", seed=seed,
                        crops_per_image=args.crops, device=args.device)
-    cfg = TransferConfig(base_model=str(args.base), train=tcfg, freeze_epochs=args.freeze_epochs,
-                         unfreeze_epochs=args.unfreeze_epochs, compare_scratch=True)
     t0 = time.perf_counter()
-    result = transfer_train(chosen, cfg, out=out / f"n{n}_s{seed}.eqm")
+    runs = []
+    for freeze, unfreeze in args.schedules:
+        cfg = TransferConfig(base_model=str(args.base), train=tcfg, freeze_epochs=freeze,
+                             unfreeze_epochs=unfreeze)
+        name = f"transfer {freeze}+{unfreeze}"
+        path = out / f"n{n}_s{seed}_t{freeze}+{unfreeze}.eqm"
+        runs.append((name, transfer_train(chosen, cfg, out=path).transfer))
+    scratch_epochs = args.scratch_epochs if args.scratch_epochs is not None else sum(args.schedules[0])
+    if scratch_epochs:
+        runs.append((f"scratch {scratch_epochs}",
+                     train(chosen, tcfg.replace(epochs=scratch_epochs),
+                           out=out / f"n{n}_s{seed}_scratch{scratch_epochs}.eqm")))
     rows = []
-    for arm, trained in (("transfer", result.transfer), ("scratch", result.scratch)):
+    for arm, trained in runs:
         report = evaluate(test, EvalConfig(n_overlays=0), model=trained.model_path)
         pooled = report.aggregates["pooled"]
         rows.append({"n_train": n, "seed": seed, "arm": arm, "pooled_dice": pooled["dice"],
@@ -58,20 +81,23 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     return rows
 
 
+def _mean_sd(values: list[float]) -> dict:
+    return {"mean": float(np.mean(values)),
+            "sd": float(np.std(values, ddof=1)) if len(values) > 1 else None, "n": len(values)}
+
+
 def table(rows: list[dict]) -> dict:
     out = {}
     for n in sorted({r["n_train"] for r in rows}):
-        entry = {}
-        for arm in ("transfer", "scratch"):
-            d = [r["pooled_dice"] for r in rows if r["n_train"] == n and r["arm"] == arm]
-            entry[arm] = {"mean": float(np.mean(d)), "sd": float(np.std(d, ddof=1)) if len(d) > 1
-                          else None, "n_seeds": len(d)}
-        diffs = [a["pooled_dice"] - b["pooled_dice"] for a in rows for b in rows
-                 if a["n_train"] == b["n_train"] == n and a["seed"] == b["seed"]
-                 and a["arm"] == "transfer" and b["arm"] == "scratch"]
-        entry["transfer_minus_scratch"] = {
-            "mean": float(np.mean(diffs)),
-            "sd": float(np.std(diffs, ddof=1)) if len(diffs) > 1 else None}
+        at_n = [r for r in rows if r["n_train"] == n]
+        arms = list(dict.fromkeys(r["arm"] for r in at_n))
+        entry = {arm: _mean_sd([r["pooled_dice"] for r in at_n if r["arm"] == arm]) for arm in arms}
+        scratch = {r["seed"]: r["pooled_dice"] for r in at_n if r["arm"].startswith("scratch")}
+        for arm in arms:
+            diffs = [r["pooled_dice"] - scratch[r["seed"]] for r in at_n
+                     if r["arm"] == arm and arm.startswith("transfer") and r["seed"] in scratch]
+            if diffs:
+                entry[f"{arm} minus scratch"] = _mean_sd(diffs)
         out[str(n)] = entry
     return out
 
@@ -82,9 +108,14 @@ def main() -> int:
     p.add_argument("--out-dir", type=Path, default=Path("/tmp/eq_transfer_table"))
     p.add_argument("--sizes", type=int, nargs="+", default=[2, 4, 8])
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--crops", type=int, default=8, help="crops per image and epoch")
-    p.add_argument("--freeze-epochs", type=int, default=2)
-    p.add_argument("--unfreeze-epochs", type=int, default=4)
+    p.add_argument("--crops", type=int, default=0,
+                   help="crops per image and epoch (0: auto, the default of eq train)")
+    p.add_argument("--schedules", type=schedule, nargs="+", default=[(2, 4)],
+                   help="transfer fine-tuning schedules F+U (default 2+4)")
+    p.add_argument("--scratch-epochs", type=int, default=None,
+                   help="epochs of the scratch arm (default: the first schedule's total; 0: none)")
+    p.add_argument("--train-animals", nargs="+", default=["T19", "T20"])
+    p.add_argument("--test-animals", nargs="+", default=["T21", "T26"])
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     root = DATA / "kidney_preeclampsia_mouse_he"
@@ -95,8 +126,13 @@ def main() -> int:
     from eq_engine.io.datasets import find_pairs
 
     pairs = find_pairs(root)
-    train = [q for q in pairs if q.stem.split("_")[0] in TRAIN_ANIMALS]
-    test = [q for q in pairs if q.stem.split("_")[0] in TEST_ANIMALS]
+    train = [q for q in pairs if q.stem.split("_")[0] in args.train_animals]
+    test = [q for q in pairs if q.stem.split("_")[0] in args.test_animals]
+    if set(args.train_animals) & set(args.test_animals):
+        p.error("an animal cannot be in training and test at once")
+    if max(args.sizes) >= len(train):
+        p.error(f"--sizes: at most {len(train) - 1} of the {len(train)} training images "
+                "(one more is drawn for best-epoch selection)")
     args.out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in args.sizes:
