@@ -7,7 +7,13 @@ import sys
 
 from .predict import add_tta_option
 from .progress import ProgressBar, format_float
-from .train import add_train_options, quiet_library_warnings, stage_epochs, train_config
+from .train import (
+    add_stage_options,
+    add_train_options,
+    quiet_library_warnings,
+    stage_epochs,
+    train_config,
+)
 
 TASKS = ("glomeruli", "mitochondria", "generic")
 
@@ -29,12 +35,7 @@ def register(subparsers) -> None:
                    help="transfer this mitochondria model's encoder in every fold")
     p.add_argument("--compare-scratch", action="store_true",
                    help="with --base: also train from scratch on the same folds and seeds")
-    p.add_argument("--freeze-epochs", type=int, default=None,
-                   help="with --base: stage 1 epochs, encoder frozen (default 2)")
-    p.add_argument("--unfreeze-epochs", type=int, default=None,
-                   help="with --base: stage 2 epochs (default 4, or --epochs minus stage 1)")
-    p.add_argument("--lr-divisor", type=float, default=10.0,
-                   help="with --base: stage 2 encoder lr is lr / this (default 10)")
+    add_stage_options(p)
     p.add_argument("--inner-valid", choices=("image", "subject"), default="image",
                    help="how the training subjects are split again to pick the best epoch "
                    "(default image)")
@@ -55,7 +56,8 @@ def cv_config(args: argparse.Namespace):
 
     if args.group_pattern is None:
         raise SystemExit("eq cv: error: --group-pattern is required (e.g. '^(T\\d+)_')")
-    freeze, unfreeze = stage_epochs(args) if args.base else (2, 4)
+    freeze, unfreeze = (stage_epochs(args) if args.base
+                        else (CVConfig.freeze_epochs, CVConfig.unfreeze_epochs))
     epochs = args.epochs or 10 if not args.base else max(1, freeze + unfreeze)
     return CVConfig(group_pattern=args.group_pattern, train=train_config(args, args.task, epochs),
                     folds=args.folds, base_model=args.base or "", freeze_epochs=freeze,

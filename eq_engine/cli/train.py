@@ -39,13 +39,7 @@ def register(subparsers) -> None:
                       help="mitochondria EQ model file to transfer (default: train from scratch)")
     glom.add_argument("--compare-scratch", action="store_true",
                       help="with --base: also train from scratch on the same split and print both")
-    glom.add_argument("--freeze-epochs", type=int, default=None,
-                      help="with --base: stage 1 epochs, encoder frozen (default 2)")
-    glom.add_argument("--unfreeze-epochs", type=int, default=None,
-                      help="with --base: stage 2 epochs, encoder unfrozen (default 4, or --epochs "
-                      "minus stage 1)")
-    glom.add_argument("--lr-divisor", type=float, default=10.0,
-                      help="with --base: stage 2 encoder learning rate is lr / this (default 10)")
+    add_stage_options(glom)
     _common(glom, task="glomeruli")
     glom.set_defaults(handler=_glomeruli)
 
@@ -136,14 +130,31 @@ def _from_scratch(args: argparse.Namespace, task: str, what: str, *, resume: str
     return 0
 
 
+def add_stage_options(p: argparse.ArgumentParser) -> None:
+    """``--freeze-epochs``, ``--unfreeze-epochs`` and ``--lr-divisor``, defaults from TransferConfig."""
+    from ..config import TransferConfig as T
+
+    p.add_argument("--freeze-epochs", type=int, default=None,
+                   help=f"with --base: stage 1 epochs, encoder frozen (default {T.freeze_epochs})")
+    p.add_argument("--unfreeze-epochs", type=int, default=None,
+                   help=f"with --base: stage 2 epochs, encoder unfrozen (default "
+                   f"{T.unfreeze_epochs}, or --epochs minus stage 1)")
+    p.add_argument("--lr-divisor", type=float, default=T.lr_divisor,
+                   help="with --base: stage 2 encoder learning rate is lr / this "
+                   f"(default {T.lr_divisor:g})")
+
+
 def stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
-    freeze = 2 if args.freeze_epochs is None else args.freeze_epochs
+    """(freeze, unfreeze) epochs from the options; --epochs alone sets the total."""
+    from ..config import TransferConfig as T
+
+    freeze = T.freeze_epochs if args.freeze_epochs is None else args.freeze_epochs
     if args.unfreeze_epochs is not None:
         return freeze, args.unfreeze_epochs
     if args.epochs is not None:
         freeze = min(freeze, args.epochs)
         return freeze, args.epochs - freeze
-    return freeze, 4
+    return freeze, T.unfreeze_epochs
 
 
 def _glomeruli(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from .base import ConfigBase
 from .inference import EvalConfig, PredictConfig
-from .train import TrainConfig
+from .train import TrainConfig, TransferConfig
 
 INNER_VALID = ("image", "subject")
 
@@ -30,9 +30,9 @@ class CVConfig(ConfigBase):
     train: TrainConfig = field(default_factory=TrainConfig)
     folds: int = 0
     base_model: str = ""
-    freeze_epochs: int = 2
-    unfreeze_epochs: int = 4
-    lr_divisor: float = 10.0
+    freeze_epochs: int = TransferConfig.freeze_epochs  # one default for eq train and eq cv
+    unfreeze_epochs: int = TransferConfig.unfreeze_epochs
+    lr_divisor: float = TransferConfig.lr_divisor
     compare_scratch: bool = False
     inner_valid: str = "image"
     evaluation: EvalConfig = field(default_factory=lambda: EvalConfig(n_overlays=2))
