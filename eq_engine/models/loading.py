@@ -43,7 +43,7 @@ def load_model(path: str | os.PathLike, *, device: str = "auto",
     """
     import torch
 
-    from ..device import pick_device
+    from ..device import memory_format, pick_device
     from ..io.models import load_weights
     from .unet import build_unet
 
@@ -56,7 +56,7 @@ def load_model(path: str | os.PathLike, *, device: str = "auto",
         raise ModelError(f"{path}: weights do not match a {info.arch} U-Net with "
                          f"{info.in_channels} input channels ({exc})") from exc
     dev = pick_device(device)
-    model = model.to(torch.device(dev.name)).eval()
+    model = model.to(torch.device(dev.name), memory_format=memory_format(dev.name)).eval()
     return LoadedModel(model, meta, make_predictor(model, device=dev.name,
                                                    mixed_precision=mixed_precision
                                                    and dev.kind == "cuda"),
@@ -70,8 +70,13 @@ def make_predictor(model: Any, *, device: str = "cpu", mixed_precision: bool = F
     import numpy as np
     import torch
 
+    from ..device import memory_format
+
+    layout = memory_format(device)
+
     def predictor(batch):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
+        x = x.contiguous(memory_format=layout)
         amp = torch.autocast("cuda") if mixed_precision else contextlib.nullcontext()
         with torch.inference_mode(), amp:
             logits = model(x)

@@ -43,8 +43,11 @@ class EQLearner(Learner):
 
     on_event: Callable | None = None
     stage: str = "train"
+    memory_format: torch.memory_format = torch.contiguous_format
 
     def one_batch(self, i, b):
+        # images in the model's layout: otherwise every convolution converts them again
+        b = (b[0].contiguous(memory_format=self.memory_format), *b[1:])
         limit = self._batch_limit.get(bool(self.training))
         if limit and _batch_len(b) > limit:
             for part in _chunks(b, limit):
@@ -86,9 +89,11 @@ class EQLearner(Learner):
 
 
 def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, callbacks: list,
-                  mixed_precision: bool, on_event: Callable | None, stage: str) -> EQLearner:
+                  mixed_precision: bool, on_event: Callable | None, stage: str,
+                  memory_format: torch.memory_format = torch.contiguous_format) -> EQLearner:
     """An :class:`EQLearner` with AdamW, the encoder/head splitter and only EQ's callbacks
-    (fastai's Recorder and progress bar are left out: the engine never prints).
+    (fastai's Recorder and progress bar are left out: the engine never prints). Batches are
+    put in ``memory_format``, the layout the model was moved to.
 
     The optimiser is torch's AdamW wrapped for fastai: fastai's own Adam steps each parameter
     in Python, which costs ~0.1 s per batch on a ResNet U-Net.
@@ -99,7 +104,7 @@ def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, call
                       default_cbs=False)
     learn.logger = log.debug
     learn._batch_limit = {}  # training? -> largest batch that fits, after an OOM
-    learn.on_event, learn.stage = on_event, stage
+    learn.on_event, learn.stage, learn.memory_format = on_event, stage, memory_format
     if mixed_precision:
         learn.to_fp16()
     return learn

@@ -200,6 +200,7 @@ def _continue_run(run, base: ModelInfo, base_state: dict) -> None:
 def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
     """Run ``stages`` one after another on one model; stop early on cancel; write the result."""
     from ..data.loaders import build_dataloaders
+    from ..device import memory_format
     from .callbacks import BestCheckpoint, CancelCheck, EpochMetrics
     from .learner import build_learner
 
@@ -209,7 +210,8 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
                             crops_per_image=cfg.crops_per_image,
                             positive_fraction=cfg.positive_fraction, seed=cfg.seed + len(run.history),
                             device=res.device.name, augment=cfg.augment)
-    session.model.to(res.device.name)
+    layout = memory_format(res.device.name)
+    session.model.to(res.device.name, memory_format=layout)
     total = len(run.history) + sum(s.epochs for s in stages)
     for stage in stages:
         if stage.epochs == 0 or _cancelled(session.cancel):
@@ -224,7 +226,7 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
         learn = build_learner(dls, session.model, loss=cfg.loss, lr=cfg.lr,
                               weight_decay=cfg.weight_decay, callbacks=callbacks,
                               mixed_precision=res.mixed_precision, on_event=session.on_event,
-                              stage=stage.name)
+                              stage=stage.name, memory_format=layout)
         if stage.frozen:
             learn.freeze()  # encoder group frozen (its BatchNorm still trains); head learns
         else:

@@ -33,6 +33,13 @@ def test_threads_leave_a_core_for_the_gui():
         torch.set_num_threads(before)
 
 
+def test_channels_last_on_cpu_only():
+    import torch
+
+    assert device.memory_format("cpu") is torch.channels_last
+    assert device.memory_format("cuda:1") is device.memory_format("mps") is torch.contiguous_format
+
+
 @pytest.mark.gpu
 def test_cuda_is_picked_when_present():
     assert device.pick_device("auto").kind == "cuda"

@@ -53,7 +53,8 @@ def test_round_trip_gives_identical_predictions(tmp_path, unet):
         expected = torch.softmax(unet(torch.from_numpy(x)).as_subclass(torch.Tensor), 1)[:, 1].numpy()
     got = loaded.predictor(x)
     assert got.shape == (2, 64, 64) and got.dtype == np.float32
-    np.testing.assert_array_equal(got, expected)
+    # the loaded model runs channels_last on CPU: the same numbers up to float summation order
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
     assert loaded.metadata["format"] == FORMAT and loaded.metadata["history"][0]["dice"] is None
     assert [p.name for p in tmp_path.iterdir()] == ["m.eqm"]  # atomic write left no temp file
 

@@ -101,6 +101,33 @@ def test_seeded_runs_are_reproducible(trained, em_root):
     assert again.model_path is None and again.module is not None
 
 
+def test_cpu_training_runs_channels_last():
+    """Weights and every training and validation batch in the CPU layout of
+    eq_engine.device.memory_format (RGB: a 1-channel batch is the same in both layouts)."""
+    from fastai.vision.models.unet import DynamicUnet
+
+    layouts, fitting = [], []
+
+    def record(module, args):
+        if fitting and isinstance(module, DynamicUnet):  # not the U-Net's build-time probe
+            layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)
+                           and not args[0].is_contiguous())
+
+    def on_event(event):
+        if isinstance(event, StageStarted) and event.stage != "prepare":
+            fitting.append(event)
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(record)
+    try:
+        result = train(_rgb_arrays(), TINY.replace(epochs=1, group_pattern=r"^(A\d)_"),
+                       on_event=on_event)
+    finally:
+        hook.remove()
+    assert layouts and all(layouts)
+    weight = next(p for p in result.module.parameters() if p.ndim == 4)
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+
+
 def test_cancel_stops_at_the_next_batch_and_keeps_the_best(em_root, tmp_path):
     # Promptness is structural (no further batch runs); seconds belong to bench/, not tests.
     token, events = CancelToken(), []
@@ -187,13 +214,18 @@ def test_nan_losses_and_broken_listeners_do_not_break_training(em_root, tmp_path
     assert json.loads(header["__metadata__"]["eq"])["history"][0]["train_loss"] is None
 
 
-def test_arrays_with_group_pattern_and_rgb(tmp_path):
+def _rgb_arrays() -> list:
     from eq_engine.data.synthetic import make_histology_field
 
     data = []
     for i in range(4):
         sample = make_histology_field(64, n_glomeruli=1, seed=i)
         data.append((f"A{i // 2}_img{i}", sample.image, sample.labels > 0))
+    return data
+
+
+def test_arrays_with_group_pattern_and_rgb(tmp_path):
+    data = _rgb_arrays()
     events = []
     result = train(data, TINY.replace(epochs=1, group_pattern=r"^(A\d)_", task="glomeruli"),
                    on_event=events.append)
