@@ -2,7 +2,8 @@
 
 For each number of training images N and seed: N images drawn (seeded) from the training animals
 plus one more for best-epoch selection, then one ``transfer_train`` from the mitochondria model
-``--base`` per fine-tuning schedule (``F+U``: F epochs frozen, U unfrozen) and one ``train`` from
+``--base`` per fine-tuning schedule (``F+U``: F epochs frozen, U unfrozen; ``F+U/D``: stage 2's
+encoder learning rate is lr / D, default TransferConfig's) and one ``train`` from
 scratch (``--scratch-epochs``, default the first schedule's total) on the same split and seed.
 Every model is scored with ``evaluate`` on every image of the held-out animals (pooled Dice,
 object F1).
@@ -10,7 +11,7 @@ object F1).
     .venv/bin/python bench/transfer_table.py --base mito.eqm --out-dir /tmp/eq_transfer \\
         --sizes 2 4 8 --seeds 0 1 2
     .venv/bin/python bench/transfer_table.py --base mito.eqm --sizes 23 --seeds 0 \\
-        --schedules 2+4 2+8 --scratch-epochs 10 --train-animals T21 T26 --test-animals T19 T20
+        --schedules 2+4 2+8 2+8/1 --scratch-epochs 10 --train-animals T21 T26 --test-animals T19 T20
 
 Default animals: train T19, T20; held out T21, T26 (kidney_preeclampsia_mouse_he). Writes
 ``rows.csv`` and ``table.json`` and prints mean +- sd per N and arm, and each transfer arm minus
@@ -32,13 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("EQ_SHARED_DATA", ROOT / ".." / "shared" / "data")).resolve()
 
 
-def schedule(text: str) -> tuple[int, int]:
-    """``"2+4"`` -> (2, 4)."""
+def schedule(text: str) -> tuple[int, int, float | None]:
+    """``"2+4"`` -> (2, 4, None); ``"2+8/1"`` -> (2, 8, 1.0)."""
+    epochs, _, divisor = text.partition("/")
     try:
-        freeze, unfreeze = (int(x) for x in text.split("+"))
+        freeze, unfreeze = (int(x) for x in epochs.split("+"))
+        return freeze, unfreeze, float(divisor) if divisor else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"schedule {text!r} is not F+U, e.g. 2+4") from None
-    return freeze, unfreeze
+        raise argparse.ArgumentTypeError(f"schedule {text!r} is not F+U or F+U/D, e.g. 2+4") from None
 
 
 def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
@@ -54,13 +56,16 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
                        crops_per_image=args.crops, device=args.device)
     t0 = time.perf_counter()
     runs = []
-    for freeze, unfreeze in args.schedules:
+    for freeze, unfreeze, divisor in args.schedules:
         cfg = TransferConfig(base_model=str(args.base), train=tcfg, freeze_epochs=freeze,
                              unfreeze_epochs=unfreeze)
-        name = f"transfer {freeze}+{unfreeze}"
-        path = out / f"n{n}_s{seed}_t{freeze}+{unfreeze}.eqm"
-        runs.append((name, transfer_train(chosen, cfg, out=path).transfer))
-    scratch_epochs = args.scratch_epochs if args.scratch_epochs is not None else sum(args.schedules[0])
+        if divisor is not None:
+            cfg = cfg.replace(lr_divisor=divisor)
+        tag = f"{freeze}+{unfreeze}" + (f"/{divisor:g}" if divisor is not None else "")
+        path = out / f"n{n}_s{seed}_t{tag.replace('/', '_lr')}.eqm"
+        runs.append((f"transfer {tag}", transfer_train(chosen, cfg, out=path).transfer))
+    first = args.schedules[0]
+    scratch_epochs = args.scratch_epochs if args.scratch_epochs is not None else first[0] + first[1]
     if scratch_epochs:
         runs.append((f"scratch {scratch_epochs}",
                      train(chosen, tcfg.replace(epochs=scratch_epochs),
@@ -110,8 +115,8 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--crops", type=int, default=0,
                    help="crops per image and epoch (0: auto, the default of eq train)")
-    p.add_argument("--schedules", type=schedule, nargs="+", default=[(2, 4)],
-                   help="transfer fine-tuning schedules F+U (default 2+4)")
+    p.add_argument("--schedules", type=schedule, nargs="+", default=[(2, 4, None)],
+                   help="transfer fine-tuning schedules F+U or F+U/D (lr divisor D; default 2+4)")
     p.add_argument("--scratch-epochs", type=int, default=None,
                    help="epochs of the scratch arm (default: the first schedule's total; 0: none)")
     p.add_argument("--train-animals", nargs="+", default=["T19", "T20"])
