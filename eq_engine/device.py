@@ -69,7 +69,7 @@ def memory_format(device: str) -> Any:
     """The tensor layout that runs EQ's U-Nets fastest on ``device`` (a torch device name).
 
     channels_last (NHWC) on CPU, where oneDNN's convolutions are NHWC: a 4 x 128² training step
-    took 0.89x and a 512² forward pass 0.61x the time of NCHW on a 2-core EPYC (BENCHMARKS.md).
+    took 0.90x and a 512² forward pass 0.62x the time of NCHW on a 2-core EPYC (BENCHMARKS.md).
     torch's default layout elsewhere, where EQ has not measured it.
     """
     import torch

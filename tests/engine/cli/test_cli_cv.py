@@ -25,6 +25,9 @@ def test_arguments_become_a_cv_config():
     default = cv_config(build_parser().parse_args(["cv", "d", "--group-pattern", "^(T.)_", "--out",
                                                    "o"]))
     assert default.prediction.tta == "auto"  # on for a GPU only
+    transfer = cv_config(build_parser().parse_args(["cv", "d", "--group-pattern", "^(T.)_",
+                                                    "--out", "o", "--base", "m.eqm"]))
+    assert (transfer.freeze_epochs, transfer.unfreeze_epochs, transfer.train.epochs) == (2, 8, 10)
     assert build_parser().parse_args(["train", "mito", "d", "--out", "m", "--scale", "0.5"]).scale == 0.5
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "mito", "d", "--out", "m", "--scale", "big"])
