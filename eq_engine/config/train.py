@@ -93,8 +93,8 @@ class TransferConfig(ConfigBase):
 
     Stage 1 trains ``freeze_epochs`` with the encoder frozen; stage 2 trains ``unfreeze_epochs``
     with discriminative learning rates ``slice(lr / lr_divisor, lr)``. The default 2 + 8 epochs is
-    the 10 epochs of a scratch run (BENCHMARKS.md: 2 + 4 lost 0.16 Dice on held-out mice with a
-    full training set). ``compare_scratch`` also trains the same architecture from random init on
+    the 10 epochs of a scratch run (BENCHMARKS.md: with a full training set, 2 + 4 lost 0.16 Dice
+    on held-out mice in one split and tied in the other). ``compare_scratch`` also trains the same architecture from random init on
     the same split, seed and epoch count.
     """
 

@@ -52,7 +52,7 @@ def test_tuple_fields_survive_json_lists():
 
 
 def test_transfer_defaults_train_as_many_epochs_as_scratch():
-    """2 + 4 epochs lost 0.16 Dice against 2 + 8 on held-out mice (BENCHMARKS.md)."""
+    """2 + 4 epochs lost 0.16 Dice against 2 + 8 on held-out mice in one split (BENCHMARKS.md)."""
     from eq_engine.config import CVConfig
 
     t = TransferConfig(base_model="m.eqm")
