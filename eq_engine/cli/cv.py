@@ -52,13 +52,13 @@ def register(subparsers) -> None:
 
 def cv_config(args: argparse.Namespace):
     """The :class:`~eq_engine.config.CVConfig` of parsed ``eq cv`` arguments."""
-    from ..config import CVConfig, PredictConfig
+    from ..config import CVConfig, PredictConfig, TrainConfig
 
     if args.group_pattern is None:
         raise SystemExit("eq cv: error: --group-pattern is required (e.g. '^(T\\d+)_')")
     freeze, unfreeze = (stage_epochs(args) if args.base
                         else (CVConfig.freeze_epochs, CVConfig.unfreeze_epochs))
-    epochs = args.epochs or 10 if not args.base else max(1, freeze + unfreeze)
+    epochs = args.epochs or TrainConfig.epochs if not args.base else max(1, freeze + unfreeze)
     return CVConfig(group_pattern=args.group_pattern, train=train_config(args, args.task, epochs),
                     folds=args.folds, base_model=args.base or "", freeze_epochs=freeze,
                     unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,

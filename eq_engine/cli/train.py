@@ -54,9 +54,12 @@ def _common(p: argparse.ArgumentParser, *, task: str) -> None:
 
 def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     """The training options shared by ``eq train`` and ``eq cv`` (all but ``--out``)."""
+    from ..config import TrainConfig
+
+    default = f"epochs (default {TrainConfig.epochs}"
     p.add_argument("--epochs", type=int, default=None,
-                   help="epochs (default 10)" if task == "mitochondria"
-                   else "epochs (default 10; with --base, both stages: freeze + unfreeze)")
+                   help=f"{default})" if task == "mitochondria"
+                   else f"{default}; with --base, both stages: freeze + unfreeze)")
     p.add_argument("--arch", default="auto", help="resnet18|resnet34|resnet50 (default: by device)")
     p.add_argument("--size", type=int, default=0, help="crop size in px, multiple of 32 (default: by device)")
     p.add_argument("--scale", type=_scale, default=0.0, metavar="auto|FACTOR",
@@ -116,10 +119,11 @@ def _mito(args: argparse.Namespace) -> int:
 
 
 def _from_scratch(args: argparse.Namespace, task: str, what: str, *, resume: str | None) -> int:
+    from ..config import TrainConfig
     from ..training import train
 
     quiet_library_warnings()
-    config = train_config(args, task, args.epochs or 10)
+    config = train_config(args, task, args.epochs or TrainConfig.epochs)
     with cli_run("train", config, inputs=args.datasets,
                  models=[("resumed_from", resume)]) as run:
         with ProgressBar("batch", epochs=[config.epochs], stages=True) as on_event:

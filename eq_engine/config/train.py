@@ -22,7 +22,8 @@ class TrainConfig(ConfigBase):
     (:mod:`eq_engine.data.objects`). It is stored in the model file and prediction applies it.
     ``crops_per_image=0`` ("auto", the default) draws enough random crops per image and epoch to
     cover half of a median training image at that scale, at least 8. ``group_pattern`` is a regex
-    whose first group names an image's subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the split never puts one subject in both sets.
+    whose first group names an image's subject (``r"^(T\\d+)_"`` for ``T19_Image3``) so the
+    split never puts one subject in both sets.
     ``valid_pattern`` instead names the validation images explicitly (a regex searched in each
     image stem, e.g. ``r"^validation_"``); ``valid_fraction`` is then unused.
     """
@@ -94,8 +95,8 @@ class TransferConfig(ConfigBase):
     Stage 1 trains ``freeze_epochs`` with the encoder frozen; stage 2 trains ``unfreeze_epochs``
     with discriminative learning rates ``slice(lr / lr_divisor, lr)``. The default 2 + 8 epochs is
     the 10 epochs of a scratch run (BENCHMARKS.md: with a full training set, 2 + 4 lost 0.16 Dice
-    on held-out mice in one split and tied in the other). ``compare_scratch`` also trains the same architecture from random init on
-    the same split, seed and epoch count.
+    on held-out mice in one split and tied in the other). ``compare_scratch`` also trains the same
+    architecture from random init on the same split, seed and epoch count.
     """
 
     base_model: str = ""
