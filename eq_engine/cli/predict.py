@@ -57,6 +57,10 @@ def add_predict_options(p: argparse.ArgumentParser, *, pixel_size: bool = True) 
     p.add_argument("--batch-size", type=int, default=8, help="tiles per forward pass")
     p.add_argument("--min-size", type=int, default=-1,
                    help="drop objects under this many px (default -1: the model's learned minimum)")
+    p.add_argument("--object-diameter", type=float, default=0.0, metavar="PX",
+                   help="typical object diameter in the images, in px: they are resized so "
+                   "their objects match the model's training objects (for another "
+                   "microscope or magnification; default 0: the model's scale)")
     if pixel_size:
         p.add_argument("--pixel-size", type=float, default=None, metavar="UM",
                        help="µm per pixel of the images (default: from TIFF metadata); a model "
@@ -69,7 +73,8 @@ def predict_config(args: argparse.Namespace):
     return PredictConfig(tile=args.tile, overlap=args.overlap, threshold=args.threshold,
                          tta=args.tta, device=args.device, batch_size=args.batch_size,
                          min_size=args.min_size, stream=getattr(args, "stream", "auto"),
-                         pixel_size=getattr(args, "pixel_size", None) or 0.0)
+                         pixel_size=getattr(args, "pixel_size", None) or 0.0,
+                         object_diameter=args.object_diameter)
 
 
 def _predict(args: argparse.Namespace) -> int:

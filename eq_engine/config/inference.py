@@ -32,6 +32,9 @@ class PredictConfig(ConfigBase):
     # µm per pixel of the input; 0: the file's own (TIFF metadata), or unknown for arrays. With
     # a model that records its training pixel size, the image is rescaled to match it.
     pixel_size: float = 0.0
+    # typical object diameter in the input's pixels; 0: unknown. When given, the image is
+    # resized so that its objects match the model's training objects (overrides pixel_size).
+    object_diameter: float = 0.0
 
     def __post_init__(self) -> None:
         self._check_choice("stream", STREAM_MODES)
@@ -49,6 +52,9 @@ class PredictConfig(ConfigBase):
                     "must be an integer >= 0, or -1 for the model's learned minimum")
         self._check(isinstance(self.pixel_size, (int, float)) and 0 <= self.pixel_size < 1e3,
                     "pixel_size", "must be µm per pixel (> 0), or 0 for the file's own")
+        self._check(isinstance(self.object_diameter, (int, float))
+                    and 0 <= self.object_diameter < 1e5, "object_diameter",
+                    "must be a diameter in pixels (> 0), or 0 for the model's own scale")
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
     from ..io.images import read_image, write_image, write_mask
     from ..io.pixel_size import file_pixel_size
     from .prediction import predict
-    from .predictor import at_pixel_size, load_for_prediction, model_tile
+    from .predictor import at_image_scale, load_for_prediction, model_tile
     from .stream_model import predict_to_files, should_stream
 
     cfg = PredictConfig.from_dict(config)
@@ -145,7 +145,8 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
                                  cfg)
     paths = output_paths(image, out, save_probability=save_probability)
     if should_stream(image, cfg, tile=model_tile(loaded.info, cfg, loaded.module is not None),
-                     scale=at_pixel_size(loaded.info, cfg.pixel_size).scale):
+                     scale=at_image_scale(loaded.info, cfg.pixel_size,
+                                                          cfg.object_diameter).scale):
         return predict_to_files(loaded, image, paths, cfg)
     result = predict(loaded, read_image(image), cfg)
     if "probability" in paths:

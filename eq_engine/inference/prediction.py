@@ -15,7 +15,7 @@ from ..events import CancelToken, EventCallback, check_cancel
 from ..io.model_info import ModelInfo
 from .postprocessing import postprocess
 from .predictor import (
-    at_pixel_size,
+    at_image_scale,
     check_image_channels,
     load_for_prediction,
     model_min_size,
@@ -116,7 +116,7 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
         image = read_image(image)
     image = np.asarray(image)
     loaded = load_for_prediction(model, config)
-    info = at_pixel_size(loaded.info, pixel_size)
+    info = at_image_scale(loaded.info, pixel_size, config.object_diameter)
     tile = model_tile(info, config, loaded.module is not None)
     check_tiling(tile, config.overlap, config.blend, config.batch_size)
     slices, is_stack = _slices(image)

@@ -17,6 +17,8 @@ from .tiling import DEFAULT_TILE, Predictor
 
 log = logging.getLogger(__name__)
 UNET_MULTIPLE = 32  # a U-Net halves its input five times
+# an object diameter may resize an image this much at most (memory, and sense)
+MIN_SCALE, MAX_SCALE = 1 / 64, 8.0
 
 
 def load_for_prediction(model, config: PredictConfig):
@@ -90,21 +92,40 @@ def model_tile(info: ModelInfo, config: PredictConfig, has_module: bool) -> int:
     return tile
 
 
-def at_pixel_size(info: ModelInfo, pixel_size: float | None) -> ModelInfo:
-    """``info`` for an image of ``pixel_size`` µm per pixel.
+def at_image_scale(info: ModelInfo, pixel_size: float | None,
+                   object_diameter: float = 0.0) -> ModelInfo:
+    """``info`` for an image of ``pixel_size`` µm per pixel whose objects are typically
+    ``object_diameter`` px across (0: unknown).
 
-    When the model records the pixel size of its training images and the image has one too,
-    the scale is multiplied by their ratio, so the network sees objects at the size it learned,
-    and the learned minimum object area follows. Otherwise ``info`` is returned unchanged.
+    The scale changes so that the network sees objects at the size it learned, and the learned
+    minimum object area follows. An object diameter sets it from the model's training objects
+    (ModelError for a model that recorded none); else a pixel size sets it when the model
+    records the pixel size of its training images. Otherwise ``info`` is returned unchanged.
     """
-    from ..io.recipe_meta import trained_pixel_size, with_min_size_factor
+    from ..io.recipe_meta import trained_object_diameter, trained_pixel_size, with_min_size_factor
 
-    trained = trained_pixel_size(info)
-    if not pixel_size or not trained or abs(pixel_size / trained - 1) < 1e-3:
+    if object_diameter:
+        seen = trained_object_diameter(info)
+        if not seen:
+            raise ModelError("the model records no object size from its training masks "
+                             "(scale_policy); retrain it with this EQ to use an object "
+                             "diameter, or give a pixel size or leave the diameter at 0")
+        ratio = seen / object_diameter / info.scale
+        if not MIN_SCALE <= info.scale * ratio <= MAX_SCALE:
+            raise ConfigError(f"object_diameter={object_diameter:g} px would resize the image by "
+                              f"{info.scale * ratio:.3g} (the model saw objects {seen:.3g} px "
+                              f"across); give a diameter in image pixels between "
+                              f"{seen / MAX_SCALE:.3g} and {seen / MIN_SCALE:.3g}")
+        why = f"objects {object_diameter:.4g} px across, {seen:.4g} px at the network in training"
+    else:
+        trained = trained_pixel_size(info)
+        if not pixel_size or not trained:
+            return info
+        ratio = pixel_size / trained
+        why = f"image at {pixel_size:.4g} µm/px, model trained at {trained:.4g} µm/px"
+    if abs(ratio - 1) < 1e-3:
         return info
-    ratio = pixel_size / trained
-    log.info("image at %.4g µm/px, model trained at %.4g µm/px: scale %.4g -> %.4g", pixel_size,
-             trained, info.scale, info.scale * ratio)
+    log.info("%s: scale %.4g -> %.4g", why, info.scale, info.scale * ratio)
     return info.replace(scale=info.scale * ratio, extra=with_min_size_factor(info, ratio**-2))
 
 

@@ -75,9 +75,9 @@ class SlideResult:
 def _model_facts(loaded, config, mpp: float | None) -> dict:
     """The few metadata facts a slide run needs (for a slide of ``mpp`` µm/px), read in one
     place."""
-    from .predictor import at_pixel_size, model_min_size, model_threshold, model_tile
+    from .predictor import at_image_scale, model_min_size, model_threshold, model_tile
 
-    info = at_pixel_size(loaded.info, config.pixel_size or mpp)
+    info = at_image_scale(loaded.info, config.pixel_size or mpp, config.object_diameter)
     # objects are merged at the model's scale: a minimum in level-0 px counts scale² as many
     min_size = model_min_size(info, config) * float(info.scale) ** 2
     return {"scale": float(info.scale), "norm": dict(info.normalization),

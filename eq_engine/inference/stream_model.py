@@ -28,7 +28,7 @@ from ..errors import DataError, ModelError
 from ..events import CancelToken, EventCallback, check_cancel
 from .large import BandReader, LargePrediction, predict_large
 from .predictor import (
-    at_pixel_size,
+    at_image_scale,
     check_image_channels,
     load_for_prediction,
     model_min_size,
@@ -123,7 +123,8 @@ def predict_file_streaming(model, path: str | os.PathLike, out: str | os.PathLik
     from ..io.pixel_size import file_pixel_size
 
     loaded = load_for_prediction(model, config)
-    info = at_pixel_size(loaded.info, config.pixel_size or file_pixel_size(path))
+    info = at_image_scale(loaded.info, config.pixel_size or file_pixel_size(path),
+                          config.object_diameter)
     tile = model_tile(info, config, loaded.module is not None)
     scale, norm = info.scale, dict(info.normalization)
     if int(norm["channels"]) != info.in_channels:

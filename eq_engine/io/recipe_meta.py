@@ -62,6 +62,16 @@ def trained_pixel_size(meta) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
+def trained_object_diameter(meta) -> float | None:
+    """Median object diameter the network saw in training, in network pixels (the training
+    masks' median times the training scale); None for models that recorded none."""
+    policy = _entries(meta).get(SCALE_POLICY) or {}
+    diameter, scale = policy.get("object_median_diameter_px"), policy.get("scale")
+    if all(isinstance(v, (int, float)) and v > 0 for v in (diameter, scale)):
+        return float(diameter) * float(scale)
+    return None
+
+
 def with_min_size_factor(meta, factor: float) -> dict:
     """``meta``'s entries with the learned minimum object area multiplied by ``factor`` (an
     image of another pixel size counts its objects in more or fewer pixels)."""

@@ -7,7 +7,7 @@
 - the prediction tile: :data:`PREDICT_TILE` px (a fully convolutional net needs no training-size
   tiles at prediction; fewer, larger tiles waste less on overlaps), never below the crop size;
 - the training images' pixel size (µm/px) when every training file records the same one, so
-  that prediction can rescale images of another pixel size (``at_pixel_size``).
+  that prediction can rescale images of another pixel size (``at_image_scale``).
 
 All of it is stored in the model file through :mod:`eq_engine.io.recipe_meta`.
 """

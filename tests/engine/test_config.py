@@ -25,6 +25,7 @@ def test_configs_are_frozen():
         (TransferConfig, {"base_model": "m.eqm", "freeze_epochs": 0, "unfreeze_epochs": 0}, "at least 1"),
         (PredictConfig, {"overlap": 1.0}, "overlap=1.0"),
         (PredictConfig, {"tile": -5}, "tile=-5"),
+        (PredictConfig, {"object_diameter": -3}, "object_diameter=-3"),
         (EvalConfig, {"sweep": (0.5, 1.5)}, "sweep"),
         (QuantConfig, {"lumen_method": "magic"}, "lumen_method"),
     ],

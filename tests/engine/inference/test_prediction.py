@@ -178,14 +178,48 @@ def test_an_image_of_another_pixel_size_is_rescaled_to_the_training_one(tmp_path
     assert seen == [(1, 1, 32, 32)]
 
 
+def test_an_object_diameter_resizes_the_image_to_the_training_objects():
+    from eq_engine.io.recipe_meta import recipe_metadata
+
+    seen = []
+    model = numpy_model(1, scale=0.5, tile=32, seen=seen)
+    # training objects 40 px across at scale 0.5: 20 px at the network
+    model.metadata.update(recipe_metadata(
+        scale_policy={"object_median_diameter_px": 40.0, "scale": 0.5},
+        postprocess={"min_size": 400}, pixel_size=0.5))
+    image = blob_image((128, 96))  # a 30 x 40 px blob: 1200 px
+    # objects 80 px across here: scale 20 / 80 = 0.25 (32 x 24 px, one tile), beats the pixel size
+    pred = predict(model, image, PredictConfig(overlap=0.0, object_diameter=80, pixel_size=1.0))
+    assert seen == [(1, 1, 32, 32)]
+    # twice the training objects' size: the learned minimum is 4 x 400 px, above the blob
+    assert pred.probability.shape == (128, 96) and pred.labels.max() == 0
+    seen.clear()
+    pred = predict(model, image, PredictConfig(overlap=0.0, object_diameter=40))
+    assert seen == [(4, 1, 32, 32)] and pred.labels.max() == 1  # the model's own scale
+
+
+def test_an_object_diameter_needs_a_model_that_recorded_its_objects():
+    from eq_engine.inference.predictor import at_image_scale
+    from eq_engine.io.recipe_meta import recipe_metadata
+
+    bare = numpy_model(1, scale=0.5).info
+    with pytest.raises(ModelError, match="records no object size"):
+        at_image_scale(bare, None, 30.0)
+    info = bare.replace(extra=recipe_metadata(
+        scale_policy={"object_median_diameter_px": 40.0, "scale": 0.5}))
+    assert at_image_scale(info, None, 10.0).scale == pytest.approx(2.0)
+    with pytest.raises(ConfigError, match=r"object_diameter=0.5 px .* between 2.5 and 1.28e\+03"):
+        at_image_scale(info, None, 0.5)
+
+
 def test_learned_minimum_object_follows_the_pixel_size():
-    from eq_engine.inference.predictor import at_pixel_size
+    from eq_engine.inference.predictor import at_image_scale
     from eq_engine.io.recipe_meta import learned_min_size, recipe_metadata
 
     info = numpy_model(1, scale=0.5).info
     info = info.replace(extra=recipe_metadata(pixel_size=0.5, postprocess={"min_size": 400}))
-    finer = at_pixel_size(info, 0.25)
+    finer = at_image_scale(info, 0.25)
     assert finer.scale == pytest.approx(0.25) and learned_min_size(finer) == 1600
-    assert at_pixel_size(info, None) is info and at_pixel_size(info, 0.5) is info
+    assert at_image_scale(info, None) is info and at_image_scale(info, 0.5) is info
     bare = numpy_model(1, scale=0.5).info  # a model without a training pixel size
-    assert at_pixel_size(bare, 0.25) is bare
+    assert at_image_scale(bare, 0.25) is bare
