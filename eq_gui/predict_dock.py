@@ -59,7 +59,18 @@ def describe_model(info: ModelInfo, *, members: int = 0) -> str:
         shown.append(f"(best epoch {int(metrics['epoch'])})")
     if shown:
         lines.append("metrics: " + ", ".join(shown[:6]))
+    diameter = training_object_diameter(info)
+    if diameter:
+        lines.append(f"objects in its training images: about {diameter:.0f} px across")
     return "\n".join(lines)
+
+
+def training_object_diameter(info: ModelInfo) -> float | None:
+    """The median object diameter in the model's training images, px (None: not recorded)."""
+    from eq_engine.io import trained_object_diameter
+
+    seen = trained_object_diameter(info)
+    return seen / info.scale if seen and info.scale else None
 
 
 def threshold_labels(probability: np.ndarray, threshold: float, min_size: int,
@@ -136,6 +147,15 @@ class PredictDock(QWidget):
         self.min_size.setValue(d.min_size)
         self.fill_holes = QCheckBox()
         self.fill_holes.setChecked(d.fill_holes)
+        self.object_diameter = QDoubleSpinBox()
+        self.object_diameter.setRange(0, 10**4)
+        self.object_diameter.setDecimals(1)
+        self.object_diameter.setSpecialValueText("model's scale")
+        self.object_diameter.setValue(d.object_diameter)
+        self.object_diameter.setToolTip(
+            "typical object diameter in this image, px: the image is resized so its objects "
+            "match the model's training objects. For another microscope or magnification; "
+            "measure a few objects with a shapes line. 0: the model's own scale")
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.tta = QComboBox()
@@ -147,6 +167,7 @@ class PredictDock(QWidget):
         form.addRow("overlap", self.overlap)
         form.addRow("min object size (px)", self.min_size)
         form.addRow("fill holes", self.fill_holes)
+        form.addRow("object size (px)", self.object_diameter)
         form.addRow("device", self.device)
         form.addRow("flip averaging", self.tta)
         layout.addLayout(form)
@@ -198,6 +219,10 @@ class PredictDock(QWidget):
             self.model_info.setText(self.model_error)
             return
         self.model_info.setText(describe_model(self.info, members=ensemble_size(text)))
+        sized = training_object_diameter(self.info) is not None  # older models recorded none
+        self.object_diameter.setEnabled(sized)
+        if not sized:
+            self.object_diameter.setValue(0)
         self.state.model = Path(text).expanduser()
         if 0 < self.info.threshold < 1:
             self.threshold.setValue(self.info.threshold)
@@ -206,7 +231,8 @@ class PredictDock(QWidget):
         return PredictConfig(tile=self.tile.value(), overlap=round(self.overlap.value(), 3),
                              min_size=self.min_size.value(), fill_holes=self.fill_holes.isChecked(),
                              device=self.device.currentText(), tta=self.tta.currentData(),
-                             threshold=round(self.threshold.value(), 4))
+                             threshold=round(self.threshold.value(), 4),
+                             object_diameter=round(self.object_diameter.value(), 1))
 
     # -- running ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -293,9 +319,8 @@ class PredictDock(QWidget):
     def _on_threshold(self, value: float) -> None:
         if self.prediction is None or self.labels_layer is None:
             return
-        from eq_engine.inference import model_min_size
-
-        min_size = model_min_size(self.prediction.metadata, self._config())
+        min_size = self.min_size.value()  # -1: the model's, at the scale it predicted at
+        min_size = self.prediction.learned_min_size if min_size < 0 else min_size
         self._post.request(self.prediction.probability, float(value), min_size,
                            self.fill_holes.isChecked())
 

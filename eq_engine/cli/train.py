@@ -84,6 +84,8 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--weights", default=None, metavar="FILE",
                    help="local torchvision ResNet weights for the encoder (never downloaded)")
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
+    p.add_argument("--scale-jitter", type=float, default=TrainConfig.scale_jitter, metavar="F",
+                   help="zoom augmentation factors in [1/F, F] (default %(default)s; 1: none)")
 
 
 def _scale(text: str) -> float:
@@ -104,7 +106,8 @@ def train_config(args: argparse.Namespace, task: str, epochs: int):
                        valid_pattern=args.valid_pattern,
                        valid_fraction=args.valid_fraction, crops_per_image=args.crops_per_image,
                        positive_fraction=args.positive_fraction, seed=args.seed,
-                       pretrained_weights=args.weights, augment=not args.no_augment)
+                       pretrained_weights=args.weights, augment=not args.no_augment,
+                       scale_jitter=args.scale_jitter)
 
 
 def quiet_library_warnings() -> None:

@@ -47,6 +47,8 @@ class TrainConfig(ConfigBase):
     device: str = "auto"
     mixed_precision: bool = True
     augment: bool = True
+    # zoom augmentation draws factors in [1 / scale_jitter, scale_jitter] (1: none)
+    scale_jitter: float = 1.25
     pretrained_weights: str | None = None  # local torchvision ResNet state dict; never downloaded
     threshold: float = 0.5
     checkpoint_path: str | None = None  # best model is written here (atomically) as it improves
@@ -69,6 +71,7 @@ class TrainConfig(ConfigBase):
                     "crops_per_image", "must be 0 (auto) or a positive integer")
         self._check_range("valid_fraction", 0, 1, low_open=True, high_open=True)
         self._check_range("threshold", 0, 1, low_open=True, high_open=True)
+        self._check_range("scale_jitter", 1, 4)
         if self.group_pattern is not None:
             import re
 

@@ -224,17 +224,20 @@ class TileDataset:
 
 def build_dataloaders(prepared: PreparedData, *, size: int, batch_size: int, crops_per_image: int,
                       positive_fraction: float, seed: int, device: str = "cpu",
-                      augment: bool = True) -> Any:
-    """fastai ``DataLoaders(train, valid)`` on ``device``; training batches are augmented."""
+                      augment: bool = True, scale_jitter: float = 1.25) -> Any:
+    """fastai ``DataLoaders(train, valid)`` on ``device``; training batches are augmented, with
+    zoom factors in [1 / ``scale_jitter``, ``scale_jitter``]."""
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
 
-    from .augment import make_batch_augmenter
+    from .augment import AugmentSettings, make_batch_augmenter
 
     train_ds = CropDataset(prepared.train, size=size, crops_per_image=crops_per_image,
                            positive_fraction=positive_fraction, seed=seed)
     bs = min(batch_size, len(train_ds))
-    kwargs = {"after_batch": make_batch_augmenter(seed, norm=prepared.norm)} if augment else {}
+    settings = AugmentSettings(zoom=(1 / scale_jitter, scale_jitter))
+    kwargs = ({"after_batch": make_batch_augmenter(seed, settings, norm=prepared.norm)}
+              if augment else {})
     train = DataLoader(train_ds, bs=bs, shuffle=True, drop_last=True, device=device, **kwargs)
     valid = DataLoader(TileDataset(prepared.valid, size=size, max_pixels=VALID_PIXEL_BUDGET),
                        bs=batch_size, shuffle=False, device=device)

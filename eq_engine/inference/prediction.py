@@ -13,6 +13,7 @@ from ..config import PredictConfig
 from ..errors import ModelError
 from ..events import CancelToken, EventCallback, check_cancel
 from ..io.model_info import ModelInfo
+from ..io.recipe_meta import learned_min_size
 from .postprocessing import postprocess
 from .predictor import (
     at_image_scale,
@@ -42,6 +43,8 @@ class Prediction:
 
     ``probability`` float32 and ``mask`` bool have the image's spatial shape ((Y, X) or
     (Z, Y, X)); ``labels`` int32 numbers the objects of ``mask``; ``threshold`` is the one used.
+    ``learned_min_size`` is the model's learned minimum object area at this image's scale, px
+    (what ``PredictConfig.min_size=-1`` meant here).
     """
 
     probability: np.ndarray
@@ -52,6 +55,7 @@ class Prediction:
     tile: int = 0
     device: str = "cpu"
     seconds: float = 0.0
+    learned_min_size: int = 0
 
 
 def _slices(image: np.ndarray) -> tuple[list[np.ndarray], bool]:
@@ -139,4 +143,4 @@ def predict(model, image, config: PredictConfig = PredictConfig(), *,
     seconds = time.perf_counter() - start
     log.info("predicted %s in %.2f s (%d tiles of %d px)", image.shape, seconds, total, tile)
     return Prediction(probability, mask, labels, threshold, loaded.metadata, tile,
-                      str(loaded.device), seconds)
+                      str(loaded.device), seconds, learned_min_size(info))

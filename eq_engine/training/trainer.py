@@ -209,7 +209,8 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
     dls = build_dataloaders(session.prepared, size=res.tile, batch_size=res.batch_size,
                             crops_per_image=cfg.crops_per_image,
                             positive_fraction=cfg.positive_fraction, seed=cfg.seed + len(run.history),
-                            device=res.device.name, augment=cfg.augment)
+                            device=res.device.name, augment=cfg.augment,
+                            scale_jitter=cfg.scale_jitter)
     layout = memory_format(res.device.name)
     session.model.to(res.device.name, memory_format=layout)
     total = len(run.history) + sum(s.epochs for s in stages)

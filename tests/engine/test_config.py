@@ -21,6 +21,7 @@ def test_configs_are_frozen():
         (TrainConfig, {"group_pattern": "T\\d+"}, "capture group"),
         (TrainConfig, {"group_pattern": "("}, "not a valid regex"),
         (TrainConfig, {"lr": float("nan")}, "lr=nan"),
+        (TrainConfig, {"scale_jitter": 0.8}, "scale_jitter=0.8"),
         (TransferConfig, {"base_model": ""}, "base_model"),
         (TransferConfig, {"base_model": "m.eqm", "freeze_epochs": 0, "unfreeze_epochs": 0}, "at least 1"),
         (PredictConfig, {"overlap": 1.0}, "overlap=1.0"),

@@ -22,6 +22,10 @@ def test_prediction_adds_layers_and_slider_relabels(make_napari_viewer, qtbot, e
     viewer.window.add_dock_widget(dock, name="Predict")
     dock.set_model(em_model)
     assert "task: mitochondria" in dock.model_info.text() and "arch: resnet18" in dock.model_info.text()
+    assert dock.object_diameter.isEnabled() and "objects in its training" in dock.model_info.text()
+    dock.object_diameter.setValue(12.5)
+    assert dock._config().object_diameter == 12.5
+    dock.object_diameter.setValue(0)  # the model's own scale
     dock.device.setCurrentText("cpu")
     dock.fill_holes.setChecked(False)  # an untrained model's speckle would fill up entirely
     dock.min_size.setValue(0)  # keep every object, as the expected postprocess() call below
@@ -91,7 +95,10 @@ def test_describe_model_lists_metadata_and_metrics():
         "normalization": {}, "metrics": {"dice": 0.81234, "iou": float("nan"), "epoch": 3}})
     text = describe_model(info)
     assert "task: glomeruli" in text and "tile_size: 256" in text
-    assert "dice 0.812" in text and "iou" not in text
+    assert "dice 0.812" in text and "iou" not in text and "objects in its training" not in text
+    sized = info.replace(scale=0.25, extra={"scale_policy": {"object_median_diameter_px": 402.0,
+                                                              "scale": 0.25}})
+    assert "objects in its training images: about 402 px across" in describe_model(sized)
 
 
 def test_batch_prediction_of_a_folder_writes_masks(make_napari_viewer, qtbot, em_model,

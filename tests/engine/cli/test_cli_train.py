@@ -18,6 +18,16 @@ def test_parser_knows_both_commands():
     assert args.group_pattern == r"^(T\d+)_"
 
 
+def test_scale_jitter_reaches_the_train_config():
+    from eq_engine.cli.train import train_config
+    from eq_engine.config import TrainConfig
+
+    args = build_parser().parse_args(["train", "mito", "d", "--out", "m.eqm", "--scale-jitter", "1.6"])
+    assert train_config(args, "mitochondria", 3).scale_jitter == 1.6
+    plain = build_parser().parse_args(["train", "mito", "d", "--out", "m.eqm"])
+    assert train_config(plain, "mitochondria", 3).scale_jitter == TrainConfig.scale_jitter
+
+
 def test_mito_then_glomeruli_with_scratch_comparison(tmp_path, capsys):
     from eq_engine.data.synthetic import write_em_dataset, write_histology_dataset
     from eq_engine.io.models import read_metadata

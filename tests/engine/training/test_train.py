@@ -128,6 +128,20 @@ def test_cpu_training_runs_channels_last():
     assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
 
 
+def test_scale_jitter_sets_the_zoom_range_of_augmentation(em_root, monkeypatch):
+    from eq_engine.data import augment
+
+    zooms, real = [], augment.mild_affine
+
+    def spy(images, masks, gen, settings):
+        zooms.append(settings.zoom)
+        return real(images, masks, gen, settings)
+
+    monkeypatch.setattr(augment, "mild_affine", spy)
+    train(em_root, TINY.replace(epochs=1, scale_jitter=1.6))
+    assert zooms and set(zooms) == {(1 / 1.6, 1.6)}
+
+
 def test_cancel_stops_at_the_next_batch_and_keeps_the_best(em_root, tmp_path):
     # Promptness is structural (no further batch runs); seconds belong to bench/, not tests.
     token, events = CancelToken(), []
