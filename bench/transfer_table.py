@@ -53,7 +53,8 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     chosen = [pairs[i] for i in rng.choice(len(pairs), size=n + 1, replace=False)]
     valid_stem = chosen[-1].stem
     tcfg = TrainConfig(task="glomeruli", valid_pattern=f"^{valid_stem}$", seed=seed,
-                       crops_per_image=args.crops, device=args.device)
+                       crops_per_image=args.crops, device=args.device,
+                       scale_jitter=args.scale_jitter)
     t0 = time.perf_counter()
     runs = []
     for freeze, unfreeze, divisor in args.schedules:
@@ -64,8 +65,10 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
         tag = f"{freeze}+{unfreeze}" + (f"/{divisor:g}" if divisor is not None else "")
         path = out / f"n{n}_s{seed}_t{tag.replace('/', '_lr')}.eqm"
         runs.append((f"transfer {tag}", transfer_train(chosen, cfg, out=path).transfer))
-    first = args.schedules[0]
-    scratch_epochs = args.scratch_epochs if args.scratch_epochs is not None else first[0] + first[1]
+    scratch_epochs = args.scratch_epochs
+    if scratch_epochs is None:
+        first = args.schedules[0] if args.schedules else None
+        scratch_epochs = first[0] + first[1] if first else tcfg.epochs
     if scratch_epochs:
         runs.append((f"scratch {scratch_epochs}",
                      train(chosen, tcfg.replace(epochs=scratch_epochs),
@@ -108,6 +111,8 @@ def table(rows: list[dict]) -> dict:
 
 
 def main() -> int:
+    from eq_engine.config import TrainConfig
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", required=True, type=Path, help="mitochondria model (.eqm)")
     p.add_argument("--out-dir", type=Path, default=Path("/tmp/eq_transfer_table"))
@@ -115,12 +120,16 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--crops", type=int, default=0,
                    help="crops per image and epoch (0: auto, the default of eq train)")
-    p.add_argument("--schedules", type=schedule, nargs="+", default=[(2, 4, None)],
-                   help="transfer fine-tuning schedules F+U or F+U/D (lr divisor D; default 2+4)")
+    p.add_argument("--schedules", type=schedule, nargs="*", default=[(2, 4, None)],
+                   help="transfer fine-tuning schedules F+U or F+U/D (lr divisor D; default "
+                   "2+4; none: the scratch arm only)")
     p.add_argument("--scratch-epochs", type=int, default=None,
-                   help="epochs of the scratch arm (default: the first schedule's total; 0: none)")
+                   help="epochs of the scratch arm (default: the first schedule's total, or "
+                   "TrainConfig.epochs without one; 0: none)")
     p.add_argument("--train-animals", nargs="+", default=["T19", "T20"])
     p.add_argument("--test-animals", nargs="+", default=["T21", "T26"])
+    p.add_argument("--scale-jitter", type=float, default=TrainConfig.scale_jitter,
+                   help="zoom augmentation range [1/F, F] of every arm (TrainConfig.scale_jitter)")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     root = DATA / "kidney_preeclampsia_mouse_he"
