@@ -208,6 +208,8 @@ def test_an_object_diameter_needs_a_model_that_recorded_its_objects():
     info = bare.replace(extra=recipe_metadata(
         scale_policy={"object_median_diameter_px": 40.0, "scale": 0.5}))
     assert at_image_scale(info, None, 10.0).scale == pytest.approx(2.0)
+    # an ensemble predicts at its members' median scale: the size seen in training still rules
+    assert at_image_scale(info.replace(scale=0.55), None, 10.0).scale == pytest.approx(2.0)
     with pytest.raises(ConfigError, match=r"object_diameter=0.5 px .* between 2.5 and 1.28e\+03"):
         at_image_scale(info, None, 0.5)
 
