@@ -38,11 +38,11 @@ def probe(model_path: Path, data: Path, mults: list[float], crop: int) -> list[d
     from eq_engine.inference import predict
     from eq_engine.io.datasets import find_pairs
     from eq_engine.io.images import read_image, read_mask
-    from eq_engine.io.recipe_meta import trained_object_diameter
+    from eq_engine.io.recipe_meta import network_object_diameter
     from eq_engine.models.ensemble import load_model_or_ensemble
 
     loaded = load_model_or_ensemble(model_path, device="cpu")
-    seen = trained_object_diameter(loaded.info)
+    seen = network_object_diameter(loaded.info)
     if not seen:
         raise SystemExit(f"{model_path}: the model records no training object size")
     pairs = find_pairs(data)

@@ -26,6 +26,7 @@ from qtpy.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from eq_engine import EngineError, ModelInfo, PredictConfig
+from eq_engine.io import training_object_diameter
 
 from . import notify
 from .app_state import state_for
@@ -63,14 +64,6 @@ def describe_model(info: ModelInfo, *, members: int = 0) -> str:
     if diameter:
         lines.append(f"objects in its training images: about {diameter:.0f} px across")
     return "\n".join(lines)
-
-
-def training_object_diameter(info: ModelInfo) -> float | None:
-    """The median object diameter in the model's training images, px (None: not recorded)."""
-    from eq_engine.io import trained_object_diameter
-
-    seen = trained_object_diameter(info)
-    return seen / info.scale if seen and info.scale else None
 
 
 def threshold_labels(probability: np.ndarray, threshold: float, min_size: int,

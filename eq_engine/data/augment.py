@@ -24,7 +24,7 @@ from .crops import IGNORE
 class AugmentSettings:
     p_affine: float = 0.6
     max_rotation: float = 15.0  # degrees
-    zoom: tuple = (0.8, 1.25)
+    zoom: tuple = (0.8, 1.25)  # training sets it from TrainConfig.scale_jitter
     contrast: tuple = (0.8, 1.2)
     brightness: float = 0.2  # +- std units
     stain: float = 0.05  # +- per-channel scale and shift for RGB

@@ -223,8 +223,8 @@ class TileDataset:
 
 
 def build_dataloaders(prepared: PreparedData, *, size: int, batch_size: int, crops_per_image: int,
-                      positive_fraction: float, seed: int, device: str = "cpu",
-                      augment: bool = True, scale_jitter: float = 1.25) -> Any:
+                      positive_fraction: float, seed: int, scale_jitter: float,
+                      device: str = "cpu", augment: bool = True) -> Any:
     """fastai ``DataLoaders(train, valid)`` on ``device``; training batches are augmented, with
     zoom factors in [1 / ``scale_jitter``, ``scale_jitter``]."""
     from fastai.data.core import DataLoaders

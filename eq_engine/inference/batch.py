@@ -145,8 +145,7 @@ def predict_file(model, image: str, out: str, config: dict, save_probability: bo
                                  cfg)
     paths = output_paths(image, out, save_probability=save_probability)
     if should_stream(image, cfg, tile=model_tile(loaded.info, cfg, loaded.module is not None),
-                     scale=at_image_scale(loaded.info, cfg.pixel_size,
-                                                          cfg.object_diameter).scale):
+                     scale=at_image_scale(loaded.info, cfg.pixel_size, cfg.object_diameter).scale):
         return predict_to_files(loaded, image, paths, cfg)
     result = predict(loaded, read_image(image), cfg)
     if "probability" in paths:

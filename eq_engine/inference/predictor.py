@@ -102,10 +102,10 @@ def at_image_scale(info: ModelInfo, pixel_size: float | None,
     (ModelError for a model that recorded none); else a pixel size sets it when the model
     records the pixel size of its training images. Otherwise ``info`` is returned unchanged.
     """
-    from ..io.recipe_meta import trained_object_diameter, trained_pixel_size, with_min_size_factor
+    from ..io.recipe_meta import network_object_diameter, trained_pixel_size, with_min_size_factor
 
     if object_diameter:
-        seen = trained_object_diameter(info)
+        seen = network_object_diameter(info)
         if not seen:
             raise ModelError("the model records no object size from its training masks "
                              "(scale_policy); retrain it with this EQ to use an object "

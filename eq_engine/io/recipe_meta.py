@@ -62,13 +62,20 @@ def trained_pixel_size(meta) -> float | None:
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def trained_object_diameter(meta) -> float | None:
+def training_object_diameter(meta) -> float | None:
+    """Median object diameter in the model's training images, px at their own resolution
+    (None: not recorded)."""
+    value = (_entries(meta).get(SCALE_POLICY) or {}).get("object_median_diameter_px")
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def network_object_diameter(meta) -> float | None:
     """Median object diameter the network saw in training, in network pixels (the training
-    masks' median times the training scale); None for models that recorded none."""
-    policy = _entries(meta).get(SCALE_POLICY) or {}
-    diameter, scale = policy.get("object_median_diameter_px"), policy.get("scale")
-    if all(isinstance(v, (int, float)) and v > 0 for v in (diameter, scale)):
-        return float(diameter) * float(scale)
+    images' median times the training scale); None for models that recorded none."""
+    scale = (_entries(meta).get(SCALE_POLICY) or {}).get("scale")
+    diameter = training_object_diameter(meta)
+    if diameter and isinstance(scale, (int, float)) and scale > 0:
+        return diameter * float(scale)
     return None
 
 
