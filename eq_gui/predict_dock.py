@@ -18,7 +18,9 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -147,8 +149,16 @@ class PredictDock(QWidget):
         self.object_diameter.setValue(d.object_diameter)
         self.object_diameter.setToolTip(
             "typical object diameter in this image, px: the image is resized so its objects "
-            "match the model's training objects. For another microscope or magnification; "
-            "measure a few objects with a shapes line. 0: the model's own scale")
+            "match the model's training objects. For another microscope or magnification: "
+            "measure a few objects with a shapes line, "
+            "or paint a few in a Labels layer and press 'from labels'. 0: the model's own scale")
+        self.measure = QPushButton("from labels")
+        self.measure.setToolTip("the median diameter of the objects in the selected Labels layer "
+                                "(paint a few whole objects of this image)")
+        self.measure.clicked.connect(self._measure_objects)
+        size_row = QHBoxLayout()
+        size_row.addWidget(self.object_diameter, 1)
+        size_row.addWidget(self.measure)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda", "mps"])
         self.tta = QComboBox()
@@ -160,7 +170,7 @@ class PredictDock(QWidget):
         form.addRow("overlap", self.overlap)
         form.addRow("min object size (px)", self.min_size)
         form.addRow("fill holes", self.fill_holes)
-        form.addRow("object size (px)", self.object_diameter)
+        form.addRow("object size (px)", size_row)
         form.addRow("device", self.device)
         form.addRow("flip averaging", self.tta)
         layout.addLayout(form)
@@ -214,6 +224,7 @@ class PredictDock(QWidget):
         self.model_info.setText(describe_model(self.info, members=ensemble_size(text)))
         sized = training_object_diameter(self.info) is not None  # older models recorded none
         self.object_diameter.setEnabled(sized)
+        self.measure.setEnabled(sized)
         if not sized:
             self.object_diameter.setValue(0)
         self.state.model = Path(text).expanduser()
@@ -226,6 +237,23 @@ class PredictDock(QWidget):
                              device=self.device.currentText(), tta=self.tta.currentData(),
                              threshold=round(self.threshold.value(), 4),
                              object_diameter=round(self.object_diameter.value(), 1))
+
+    def _measure_objects(self) -> None:
+        """Object size from the painted objects of the selected Labels layer."""
+        from eq_engine.data import object_stats
+
+        layer = self.viewer.layers.selection.active
+        if type(layer).__name__ != "Labels":
+            notify.show_info("select a Labels layer with a few objects of this image painted")
+            return
+        data = np.asarray(layer.data)
+        planes = [data] if data.ndim == 2 else list(data.reshape(-1, *data.shape[-2:]))
+        try:
+            stats = object_stats(planes)
+        except EngineError as exc:
+            notify.show_error("object size", exc)
+            return
+        self.object_diameter.setValue(round(stats.median_diameter, 1))
 
     # -- running ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -115,3 +115,19 @@ def test_batch_prediction_of_a_folder_writes_masks(make_napari_viewer, qtbot, em
     written = sorted(p.name for p in (tmp_path / "masks").rglob("*") if p.is_file())
     assert len(written) >= 4, (dock.jobs.status.text(), written)
     assert "4 predicted" in dock.jobs.status.text()
+
+
+def test_object_size_is_measured_from_painted_labels(make_napari_viewer):
+    from skimage.draw import disk
+
+    viewer = make_napari_viewer()
+    dock = PredictDock(viewer)
+    viewer.add_image(np.zeros((120, 120), np.uint8), name="field")
+    dock.measure.click()  # an image layer is selected: nothing to measure
+    assert dock.object_diameter.value() == 0
+    painted = np.zeros((120, 120), np.int32)
+    for label, centre in ((1, (30, 30)), (2, (80, 70))):
+        painted[disk(centre, 15)] = label  # 30 px across
+    viewer.add_labels(painted, name="a few glomeruli")  # added last: the selected layer
+    dock.measure.click()
+    assert dock.object_diameter.value() == pytest.approx(30, abs=0.5)
