@@ -243,8 +243,10 @@ class PredictDock(QWidget):
         from eq_engine.data import object_stats
 
         layer = self.viewer.layers.selection.active
-        if type(layer).__name__ != "Labels":
-            notify.show_info("select a Labels layer with a few objects of this image painted")
+        # a slide's multiscale labels would be read whole, level 0, on the GUI thread
+        if type(layer).__name__ != "Labels" or layer.multiscale:
+            notify.show_info("select a (single-scale) Labels layer with a few objects of this "
+                             "image painted")
             return
         data = np.asarray(layer.data)
         planes = [data] if data.ndim == 2 else list(data.reshape(-1, *data.shape[-2:]))

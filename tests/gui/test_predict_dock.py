@@ -131,3 +131,9 @@ def test_object_size_is_measured_from_painted_labels(make_napari_viewer):
     viewer.add_labels(painted, name="a few glomeruli")  # added last: the selected layer
     dock.measure.click()
     assert dock.object_diameter.value() == pytest.approx(30, abs=0.5)
+    small = np.zeros((120, 120), np.int32)
+    small[disk((60, 60), 5)] = 1  # 10 px across: measuring it would change the value
+    pyramid = viewer.add_labels([small, small[::2, ::2]], name="slide labels")
+    assert pyramid.multiscale
+    dock.measure.click()  # never reads a slide's full-resolution level on the GUI thread
+    assert dock.object_diameter.value() == pytest.approx(30, abs=0.5)
