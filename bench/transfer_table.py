@@ -54,7 +54,8 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     valid_stem = chosen[-1].stem
     tcfg = TrainConfig(task="glomeruli", valid_pattern=f"^{valid_stem}$", seed=seed,
                        crops_per_image=args.crops, device=args.device,
-                       scale_jitter=args.scale_jitter)
+                       scale_jitter=args.scale_jitter,
+                       mixed_precision=not args.full_precision)
     t0 = time.perf_counter()
     runs = []
     for freeze, unfreeze, divisor in args.schedules:
@@ -130,6 +131,8 @@ def main() -> int:
     p.add_argument("--test-animals", nargs="+", default=["T21", "T26"])
     p.add_argument("--scale-jitter", type=float, default=TrainConfig.scale_jitter,
                    help="zoom augmentation range [1/F, F] of every arm (TrainConfig.scale_jitter)")
+    p.add_argument("--full-precision", action="store_true",
+                   help="train in float32 (TrainConfig.mixed_precision=False)")
     p.add_argument("--device", default="auto")
     args = p.parse_args()
     root = DATA / "kidney_preeclampsia_mouse_he"

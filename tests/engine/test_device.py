@@ -7,8 +7,30 @@ from eq_engine.errors import ConfigError
 def test_auto_falls_back_to_cpu(monkeypatch):
     monkeypatch.setattr(device, "_cuda_available", lambda: False)
     monkeypatch.setattr(device, "_mps_available", lambda: False)
+    monkeypatch.setattr(device, "cpu_bfloat16_native", lambda: False)
     info = device.pick_device("auto")
     assert info.name == "cpu" and not info.is_gpu and not info.mixed_precision
+
+
+def test_cpu_mixed_precision_only_with_native_bfloat16(monkeypatch):
+    monkeypatch.setattr(device, "_cuda_available", lambda: False)
+    monkeypatch.setattr(device, "cpu_bfloat16_native", lambda: True)
+    info = device.pick_device("cpu")
+    assert info.mixed_precision and "bfloat16" in info.description
+
+
+def test_autocast_dtype_per_device():
+    import contextlib
+
+    import torch
+
+    conv = torch.nn.Conv2d(1, 1, 1)
+    with device.autocast("cpu"):
+        assert conv(torch.ones(1, 1, 2, 2)).dtype is torch.bfloat16
+    with device.autocast("cpu", enabled=False):
+        assert conv(torch.ones(1, 1, 2, 2)).dtype is torch.float32
+    assert device.autocast("cuda:0").fast_dtype is torch.float16
+    assert isinstance(device.autocast("mps"), contextlib.nullcontext)
 
 
 def test_explicit_cuda_without_gpu_is_an_error(monkeypatch):
