@@ -52,7 +52,7 @@ def main() -> int:
 
     info = pick_device(args.device)
     model = build_unet(args.arch, in_channels=3).to(info.name).eval()
-    predictor = make_predictor(model, device=info.name, mixed_precision=info.kind == "cuda")
+    predictor = make_predictor(model, device=info.name, mixed_precision=info.mixed_precision)
     rng = np.random.default_rng(0)
     image = rng.standard_normal((args.size, args.size, 3), dtype=np.float32)
     corners = tile_grid(image.shape[:2], tile=args.tile, overlap=args.overlap)

@@ -16,7 +16,7 @@ class DeviceInfo:
     name: str  # "cpu", "cuda", "cuda:1", "mps"
     kind: str  # "cpu" | "cuda" | "mps"
     description: str
-    mixed_precision: bool  # worth using here: CUDA, or a CPU with native bfloat16
+    mixed_precision: bool  # EQ trains and predicts in float16 here (CUDA only)
 
     @property
     def is_gpu(self) -> bool:
@@ -62,28 +62,14 @@ def pick_device(preference: str = "auto") -> DeviceInfo:
         return DeviceInfo("mps", "mps", "Apple Metal (MPS)", mixed_precision=False)
     if kind == "mps":
         raise ConfigError("device='mps' was requested but torch reports MPS unavailable")
-    bf16 = cpu_bfloat16_native()
-    return DeviceInfo("cpu", "cpu", f"CPU ({os.cpu_count()} cores{', bfloat16' if bf16 else ''})",
-                      mixed_precision=bf16)
-
-
-def cpu_bfloat16_native() -> bool:
-    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX).
-
-    Only there is CPU mixed precision worth it: a 4 x 128² U-Net training step took 0.51x the
-    float32 time on a 2-core EPYC with AVX512-BF16 (BENCHMARKS.md); without it bfloat16 is
-    emulated and slower.
-    """
-    import torch
-
-    cpu = getattr(torch, "cpu", None)
-    return any(bool(getattr(cpu, name, lambda: False)())
-               for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    # CPU bfloat16 trained 0.59x as long but lost 0.08 Dice on held-out mice (BENCHMARKS.md)
+    return DeviceInfo("cpu", "cpu", f"CPU ({os.cpu_count()} cores)", mixed_precision=False)
 
 
 def autocast(device: str, enabled: bool = True) -> Any:
     """The mixed-precision context for ``device`` (a torch device name): float16 autocast on
-    CUDA, bfloat16 on CPU, nothing elsewhere or when not ``enabled``."""
+    CUDA, bfloat16 on CPU (used only by benchmarks: see :func:`pick_device`), nothing elsewhere
+    or when not ``enabled``."""
     import contextlib
 
     import torch

@@ -86,6 +86,9 @@ def add_train_options(p: argparse.ArgumentParser, *, task: str) -> None:
     p.add_argument("--no-augment", action="store_true", help="train without augmentation")
     p.add_argument("--scale-jitter", type=float, default=TrainConfig.scale_jitter, metavar="F",
                    help="zoom augmentation factors in [1/F, F] (default %(default)s; 1: none)")
+    p.add_argument("--full-precision", action="store_true",
+                   help="train in float32 on CUDA too (default: float16 mixed precision there; "
+                   "CPUs always train in float32)")
 
 
 def _scale(text: str) -> float:
@@ -107,7 +110,7 @@ def train_config(args: argparse.Namespace, task: str, epochs: int):
                        valid_fraction=args.valid_fraction, crops_per_image=args.crops_per_image,
                        positive_fraction=args.positive_fraction, seed=args.seed,
                        pretrained_weights=args.weights, augment=not args.no_augment,
-                       scale_jitter=args.scale_jitter)
+                       scale_jitter=args.scale_jitter, mixed_precision=not args.full_precision)
 
 
 def quiet_library_warnings() -> None:

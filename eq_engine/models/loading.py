@@ -59,26 +59,23 @@ def load_model(path: str | os.PathLike, *, device: str = "auto",
     model = model.to(torch.device(dev.name), memory_format=memory_format(dev.name)).eval()
     return LoadedModel(model, meta, make_predictor(model, device=dev.name,
                                                    mixed_precision=mixed_precision
-                                                   and dev.kind == "cuda"),
+                                                   and dev.mixed_precision),
                        device=dev.name)
 
 
 def make_predictor(model: Any, *, device: str = "cpu", mixed_precision: bool = False) -> Callable:
     """Wrap a 2-class segmentation module as ``predictor(batch (B,C,h,w)) -> probs (B,h,w)``."""
-    import contextlib
-
     import numpy as np
     import torch
 
-    from ..device import memory_format
+    from ..device import autocast, memory_format
 
     layout = memory_format(device)
 
     def predictor(batch):
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)).to(device)
         x = x.contiguous(memory_format=layout)
-        amp = torch.autocast("cuda") if mixed_precision else contextlib.nullcontext()
-        with torch.inference_mode(), amp:
+        with torch.inference_mode(), autocast(device, enabled=mixed_precision):
             logits = model(x)
         logits = logits.as_subclass(torch.Tensor).float()
         return torch.softmax(logits, dim=1)[:, 1].cpu().numpy().astype(np.float32, copy=False)

@@ -6,9 +6,6 @@ samples again as two half batches (each a full fastai batch, so schedulers, mixe
 metrics stay consistent). Later batches of the epoch are split the same way and the DataLoader's
 batch size is lowered for the next epochs. At batch size 1 the error is re-raised as a
 ConfigError that suggests a smaller crop size.
-
-Mixed precision: fastai's ``to_fp16`` on CUDA; on a CPU with native bfloat16,
-:class:`CpuBfloat16` runs each batch's forward pass and loss under bfloat16 autocast.
 """
 
 from __future__ import annotations
@@ -18,13 +15,12 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
-from fastai.callback.core import Callback, TrainEvalCallback
+from fastai.callback.core import TrainEvalCallback
 from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.schedule import fit_one_cycle  # noqa: F401  (patches Learner.fit_one_cycle)
 from fastai.learner import Learner
 from fastai.optimizer import OptimWrapper
 
-from ..device import autocast
 from ..errors import ConfigError
 from ..events import BatchSizeReduced, emit
 from ..models.unet import split_encoder_head
@@ -40,35 +36,6 @@ def _batch_len(b) -> int:
 def _chunks(b, size: int) -> list[tuple]:
     n = _batch_len(b)
     return [tuple(t[i:i + size] for t in b) for i in range(0, n, size)]
-
-
-class CpuBfloat16(Callback):
-    """bfloat16 autocast on CPU from a batch's forward pass to its loss. Weights, gradients and
-    the optimiser stay float32, and no loss scaling is needed (bfloat16 has float32's range)."""
-
-    order = 10  # where fastai's MixedPrecision sits: after the batch is on the device
-
-    def __init__(self) -> None:
-        self._context = None
-
-    def before_batch(self) -> None:
-        self.leave()
-        self._context = autocast("cpu")
-        self._context.__enter__()
-
-    def after_pred(self) -> None:
-        self.learn.pred = self.pred.float()  # loss and metrics in float32
-
-    def after_loss(self) -> None:
-        self.leave()
-
-    after_cancel_batch = after_loss
-
-    def leave(self) -> None:
-        """Exit the autocast context if a batch left it open (idempotent)."""
-        context, self._context = self._context, None
-        if context is not None:
-            context.__exit__(None, None, None)
 
 
 class EQLearner(Learner):
@@ -94,10 +61,6 @@ class EQLearner(Learner):
             return
         except torch.cuda.OutOfMemoryError as exc:
             reason = (str(exc).splitlines() or ["CUDA out of memory"])[0][:200]
-        finally:
-            for cb in self.cbs:  # an error mid-batch must not leave the thread in bfloat16
-                if isinstance(cb, CpuBfloat16):
-                    cb.leave()
         # outside the except block, so the traceback no longer pins the failed batch's tensors
         self._free_after_oom()
         n = _batch_len(b)
@@ -126,12 +89,11 @@ class EQLearner(Learner):
 
 
 def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, callbacks: list,
-                  mixed_precision: str | None, on_event: Callable | None, stage: str,
+                  mixed_precision: bool, on_event: Callable | None, stage: str,
                   memory_format: torch.memory_format = torch.contiguous_format) -> EQLearner:
     """An :class:`EQLearner` with AdamW, the encoder/head splitter and only EQ's callbacks
     (fastai's Recorder and progress bar are left out: the engine never prints). Batches are
-    put in ``memory_format``, the layout the model was moved to. ``mixed_precision`` is the
-    device kind to run it on ("cuda": float16, "cpu": bfloat16) or None for float32.
+    put in ``memory_format``, the layout the model was moved to.
 
     The optimiser is torch's AdamW wrapped for fastai: fastai's own Adam steps each parameter
     in Python, which costs ~0.1 s per batch on a ResNet U-Net.
@@ -143,10 +105,6 @@ def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, call
     learn.logger = log.debug
     learn._batch_limit = {}  # training? -> largest batch that fits, after an OOM
     learn.on_event, learn.stage, learn.memory_format = on_event, stage, memory_format
-    if mixed_precision == "cuda":
+    if mixed_precision:
         learn.to_fp16()
-    elif mixed_precision == "cpu":
-        learn.add_cb(CpuBfloat16())
-    elif mixed_precision is not None:
-        raise ConfigError(f"mixed_precision={mixed_precision!r} must be 'cuda', 'cpu' or None")
     return learn

@@ -226,8 +226,7 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
                                     on_event=session.on_event)]
         learn = build_learner(dls, session.model, loss=cfg.loss, lr=cfg.lr,
                               weight_decay=cfg.weight_decay, callbacks=callbacks,
-                              mixed_precision=res.device.kind if res.mixed_precision else None,
-                              on_event=session.on_event,
+                              mixed_precision=res.mixed_precision, on_event=session.on_event,
                               stage=stage.name, memory_format=layout)
         if stage.frozen:
             learn.freeze()  # encoder group frozen (its BatchNorm still trains); head learns

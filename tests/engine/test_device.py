@@ -7,16 +7,8 @@ from eq_engine.errors import ConfigError
 def test_auto_falls_back_to_cpu(monkeypatch):
     monkeypatch.setattr(device, "_cuda_available", lambda: False)
     monkeypatch.setattr(device, "_mps_available", lambda: False)
-    monkeypatch.setattr(device, "cpu_bfloat16_native", lambda: False)
     info = device.pick_device("auto")
     assert info.name == "cpu" and not info.is_gpu and not info.mixed_precision
-
-
-def test_cpu_mixed_precision_only_with_native_bfloat16(monkeypatch):
-    monkeypatch.setattr(device, "_cuda_available", lambda: False)
-    monkeypatch.setattr(device, "cpu_bfloat16_native", lambda: True)
-    info = device.pick_device("cpu")
-    assert info.mixed_precision and "bfloat16" in info.description
 
 
 def test_autocast_dtype_per_device():

@@ -28,6 +28,16 @@ def test_scale_jitter_reaches_the_train_config():
     assert train_config(plain, "mitochondria", 3).scale_jitter == TrainConfig.scale_jitter
 
 
+def test_full_precision_turns_mixed_precision_off():
+    from eq_engine.cli.train import train_config
+
+    args = build_parser().parse_args(["cv", "d", "--task", "glomeruli", "--group-pattern", r"^(T\d+)_",
+                                      "--out", "o", "--full-precision"])
+    assert not train_config(args, "glomeruli", 3).mixed_precision
+    plain = build_parser().parse_args(["train", "glomeruli", "d", "--out", "g.eqm"])
+    assert train_config(plain, "glomeruli", 3).mixed_precision
+
+
 def test_mito_then_glomeruli_with_scratch_comparison(tmp_path, capsys):
     from eq_engine.data.synthetic import write_em_dataset, write_histology_dataset
     from eq_engine.io.models import read_metadata
