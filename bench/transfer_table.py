@@ -60,10 +60,11 @@ def one_run(pairs, test, n: int, seed: int, args, out: Path) -> list[dict]:
     runs = []
     for freeze, unfreeze, divisor in args.schedules:
         cfg = TransferConfig(base_model=str(args.base), train=tcfg, freeze_epochs=freeze,
-                             unfreeze_epochs=unfreeze)
+                             unfreeze_epochs=unfreeze, copy_stages=args.copy_stages)
         if divisor is not None:
             cfg = cfg.replace(lr_divisor=divisor)
-        tag = f"{freeze}+{unfreeze}" + (f"/{divisor:g}" if divisor is not None else "")
+        tag = f"{freeze}+{unfreeze}" + (f"/{divisor:g}" if divisor is not None else "") \
+            + (f"c{args.copy_stages}" if args.copy_stages != TransferConfig.copy_stages else "")
         path = out / f"n{n}_s{seed}_t{tag.replace('/', '_lr')}.eqm"
         runs.append((f"transfer {tag}", transfer_train(chosen, cfg, out=path).transfer))
     scratch_epochs = args.scratch_epochs
@@ -112,7 +113,7 @@ def table(rows: list[dict]) -> dict:
 
 
 def main() -> int:
-    from eq_engine.config import TrainConfig
+    from eq_engine.config import TrainConfig, TransferConfig
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--base", required=True, type=Path, help="mitochondria model (.eqm)")
@@ -131,6 +132,8 @@ def main() -> int:
     p.add_argument("--test-animals", nargs="+", default=["T21", "T26"])
     p.add_argument("--scale-jitter", type=float, default=TrainConfig.scale_jitter,
                    help="zoom augmentation range [1/F, F] of every arm (TrainConfig.scale_jitter)")
+    p.add_argument("--copy-stages", type=int, default=TransferConfig.copy_stages,
+                   help="encoder stages copied from the base after its stem (TransferConfig)")
     p.add_argument("--full-precision", action="store_true",
                    help="train in float32 (TrainConfig.mixed_precision=False)")
     p.add_argument("--device", default="auto")

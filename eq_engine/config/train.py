@@ -107,6 +107,7 @@ class TransferConfig(ConfigBase):
     freeze_epochs: int = 2
     unfreeze_epochs: int = 8
     lr_divisor: float = 10.0
+    copy_stages: int = 4  # base encoder stages copied after its stem; the rest start random
     compare_scratch: bool = False
 
     def __post_init__(self) -> None:
@@ -118,3 +119,6 @@ class TransferConfig(ConfigBase):
         self._check(self.freeze_epochs + self.unfreeze_epochs >= 1, "unfreeze_epochs",
                     "freeze_epochs + unfreeze_epochs must be at least 1")
         self._check_range("lr_divisor", 1)
+        self._check(isinstance(self.copy_stages, int) and 0 <= self.copy_stages <= 4,
+                    "copy_stages", "must be an integer from 0 (the stem only) to 4 (the whole "
+                    "encoder)")

@@ -75,15 +75,30 @@ def encoder_keys(state: dict) -> list[str]:
     return [k for k in state if k.startswith(ENCODER_PREFIX)]
 
 
-def split_encoder_head(model: Any) -> list:
+ENCODER_STAGES = 4  # ResNet's layer1..layer4 after its stem
+
+
+def encoder_stage(key: str) -> int:
+    """The ResNet stage an encoder key belongs to: 0 for the stem (conv1, bn1), 1-4 for
+    layer1-layer4 (the body's children 4-7)."""
+    if not key.startswith(ENCODER_PREFIX):
+        raise ModelError(f"{key!r} is not an encoder tensor (they start with {ENCODER_PREFIX!r})")
+    child = int(key[len(ENCODER_PREFIX):].split(".", 1)[0])
+    return max(0, child - 3)
+
+
+def split_encoder_head(model: Any, stages: int = ENCODER_STAGES) -> list:
     """fastai splitter: parameter groups ``[encoder, decoder + head]``.
 
     ``learn.freeze()`` then trains only the decoder/head (BatchNorm stays trainable), and
-    ``slice(lr / 10, lr)`` gives the encoder the smaller learning rate.
+    ``slice(lr / 10, lr)`` gives the encoder the smaller learning rate. With ``stages`` < 4 only
+    the stem and the first ``stages`` ResNet stages (what transfer copied) form the first group;
+    the later stages learn with the decoder.
     """
-    body = list(encoder(model).parameters())
-    ids = {id(p) for p in body}
-    return [body, [p for p in model.parameters() if id(p) not in ids]]
+    first = [p for name, p in model.named_parameters()
+             if name.startswith(ENCODER_PREFIX) and encoder_stage(name) <= stages]
+    ids = {id(p) for p in first}
+    return [first, [p for p in model.parameters() if id(p) not in ids]]
 
 
 def count_parameters(model: Any) -> int:

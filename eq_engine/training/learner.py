@@ -23,7 +23,7 @@ from fastai.optimizer import OptimWrapper
 
 from ..errors import ConfigError
 from ..events import BatchSizeReduced, emit
-from ..models.unet import split_encoder_head
+from ..models.unet import ENCODER_STAGES, split_encoder_head
 from .losses import get_loss
 
 log = logging.getLogger(__name__)
@@ -90,17 +90,19 @@ class EQLearner(Learner):
 
 def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, callbacks: list,
                   mixed_precision: bool, on_event: Callable | None, stage: str,
-                  memory_format: torch.memory_format = torch.contiguous_format) -> EQLearner:
+                  memory_format: torch.memory_format = torch.contiguous_format,
+                  pretrained_stages: int = ENCODER_STAGES) -> EQLearner:
     """An :class:`EQLearner` with AdamW, the encoder/head splitter and only EQ's callbacks
     (fastai's Recorder and progress bar are left out: the engine never prints). Batches are
-    put in ``memory_format``, the layout the model was moved to.
+    put in ``memory_format``, the layout the model was moved to. ``pretrained_stages`` says
+    which encoder stages form the group that ``freeze`` holds (see ``split_encoder_head``).
 
     The optimiser is torch's AdamW wrapped for fastai: fastai's own Adam steps each parameter
     in Python, which costs ~0.1 s per batch on a ResNet U-Net.
     """
     opt_func = partial(OptimWrapper, opt=torch.optim.AdamW)
     learn = EQLearner(dls, model, loss_func=get_loss(loss), opt_func=opt_func, lr=lr, wd=weight_decay,
-                      splitter=split_encoder_head, cbs=[TrainEvalCallback(), *callbacks],
+                      splitter=partial(split_encoder_head, stages=pretrained_stages), cbs=[TrainEvalCallback(), *callbacks],
                       default_cbs=False)
     learn.logger = log.debug
     learn._batch_limit = {}  # training? -> largest batch that fits, after an OOM

@@ -39,6 +39,7 @@ from ..device import DeviceInfo, pick_device
 from ..errors import ConfigError
 from ..events import Finished, StageStarted, check_cancel, emit
 from ..io.model_info import ModelInfo
+from ..models.unet import ENCODER_STAGES
 from .results import TrainResult
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class Session:
     extra_meta: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     name: str = "train"  # "train", "transfer" or "scratch": the Finished event's stage
+    pretrained_stages: int = ENCODER_STAGES  # encoder stages that freeze holds (transfer)
 
 
 def resolve_settings(config: TrainConfig, info: DeviceInfo,
@@ -227,7 +229,8 @@ def fit_stages(session: Session, stages: list[Stage]) -> TrainResult:
         learn = build_learner(dls, session.model, loss=cfg.loss, lr=cfg.lr,
                               weight_decay=cfg.weight_decay, callbacks=callbacks,
                               mixed_precision=res.mixed_precision, on_event=session.on_event,
-                              stage=stage.name, memory_format=layout)
+                              stage=stage.name, memory_format=layout,
+                              pretrained_stages=session.pretrained_stages)
         if stage.frozen:
             learn.freeze()  # encoder group frozen (its BatchNorm still trains); head learns
         else:

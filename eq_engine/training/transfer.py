@@ -1,7 +1,8 @@
 """Encoder transfer: a mitochondria (EM) model's encoder starts a glomeruli (histology) U-Net.
 
-``copy_encoder`` copies every encoder tensor of the base model into the new U-Net, matched by
-name and shape; the decoder and head stay freshly initialised. Channels: EM models have 1 input
+``copy_encoder`` copies the encoder tensors of the base model into the new U-Net, matched by
+name and shape: its stem and the first ``copy_stages`` ResNet stages (all four by default). The
+later stages, the decoder and the head stay freshly initialised. Channels: EM models have 1 input
 channel and histology models 3, so the first convolution is *adapted*, not skipped:
 1 -> 3 replicates the gray kernel over R, G and B divided by 3 (an RGB image whose channels are
 equal then gives exactly the base model's response), 3 -> 1 sums the kernel over RGB. The
@@ -26,7 +27,7 @@ from typing import Any
 from ..config import TransferConfig
 from ..errors import ModelError
 from ..io.model_info import ModelInfo
-from ..models.unet import ARCHS, FIRST_CONV_KEY, encoder_keys
+from ..models.unet import ARCHS, ENCODER_STAGES, FIRST_CONV_KEY, encoder_keys, encoder_stage
 from .results import CopyReport, TransferResult, comparison_table
 
 
@@ -42,13 +43,15 @@ def adapt_first_conv(weight, in_channels: int):
     raise ModelError(f"cannot adapt a first convolution from {have} to {in_channels} channels")
 
 
-def copy_encoder(base_state: dict, model: Any, *, base_name: str = "") -> CopyReport:
-    """Copy the encoder tensors of ``base_state`` into ``model`` (in place); see module doc.
+def copy_encoder(base_state: dict, model: Any, *, base_name: str = "",
+                 stages: int = ENCODER_STAGES) -> CopyReport:
+    """Copy the encoder tensors of ``base_state`` into ``model`` (in place): the stem and the
+    first ``stages`` ResNet stages; see module doc.
 
     Raises ModelError naming the tensors when the base encoder does not match the model's.
     """
     target = model.state_dict()
-    wanted = encoder_keys(target)
+    wanted = [k for k in encoder_keys(target) if encoder_stage(k) <= stages]
     report = CopyReport(base_model=base_name)
     new, missing, wrong = {}, [], []
     for key in wanted:
@@ -72,10 +75,13 @@ def copy_encoder(base_state: dict, model: Any, *, base_name: str = "") -> CopyRe
             f"the encoder of {base_name or 'the base model'} does not match the new U-Net: "
             f"{len(missing)} tensors missing ({missing[:3]}), {len(wrong)} of another shape "
             f"({wrong[:3]}); transfer needs a base model of the same architecture")
-    wanted_set = set(wanted)
+    wanted_set, encoder = set(wanted), set(encoder_keys(target))
     for key in base_state:
-        if key not in wanted_set:
-            report.skipped.append({"name": key, "reason": "decoder/head, re-initialised for the new task"})
+        if key in wanted_set:
+            continue
+        reason = (f"encoder stage past copy_stages={stages}, re-initialised" if key in encoder
+                  else "decoder/head, re-initialised for the new task")
+        report.skipped.append({"name": key, "reason": reason})
     model.load_state_dict({**target, **new})
     return report
 
@@ -154,16 +160,18 @@ def _transfer_train(data: Any, config: TransferConfig, *, outs, temps, on_event,
 
     seed_everything(tcfg.seed)
     model = build_unet(resolved.arch, in_channels=prepared.in_channels)
-    report = copy_encoder(base_state, model, base_name=str(base_path))
+    report = copy_encoder(base_state, model, base_name=str(base_path), stages=config.copy_stages)
     extra = {"transfer": {"freeze_epochs": config.freeze_epochs,
                           "unfreeze_epochs": config.unfreeze_epochs,
-                          "lr_divisor": config.lr_divisor, "copied": len(report.copied),
+                          "lr_divisor": config.lr_divisor, "copy_stages": config.copy_stages,
+                          "copied": len(report.copied),
                           "adapted": report.adapted, "skipped": len(report.skipped)}, **recipe}
     out_path, scratch_out = outs
     session = Session(tcfg, resolved, prepared, model, RunLog(), out_path,
                       Path(tcfg.checkpoint_path) if tcfg.checkpoint_path else temps[0],
                       on_event, cancel, parent=_parent_record(base_path, base),
-                      extra_meta=extra, started=started, name="transfer")
+                      extra_meta=extra, started=started, name="transfer",
+                      pretrained_stages=config.copy_stages)
     lr = tcfg.lr
     transfer = fit_stages(session, [Stage("freeze", config.freeze_epochs, lr, frozen=True),
                                     Stage("unfreeze", config.unfreeze_epochs,

@@ -11,6 +11,7 @@ from eq_engine.models.unet import (
     build_unet,
     encoder,
     encoder_keys,
+    encoder_stage,
     split_encoder_head,
 )
 
@@ -46,6 +47,22 @@ def test_encoder_access_and_splitter():
     assert len(enc) == len(list(body.parameters()))
     assert len(enc) + len(head) == len(list(model.parameters()))
     assert not {id(p) for p in enc} & {id(p) for p in head}
+
+
+def test_encoder_stages_and_a_splitter_over_the_first_stages():
+    model = build_unet("resnet18", in_channels=3)
+    assert encoder_stage("layers.0.0.weight") == encoder_stage("layers.0.1.bias") == 0  # stem
+    assert [encoder_stage(f"layers.0.{child}.0.conv1.weight") for child in (4, 5, 6, 7)] \
+        == [1, 2, 3, 4]
+    with pytest.raises(ModelError, match="layers.3.0.0.weight"):
+        encoder_stage("layers.3.0.0.weight")
+    body = encoder(model)
+    enc, rest = split_encoder_head(model, stages=2)
+    # conv1 + bn1 + layer1 + layer2 of the body: its children 0-5
+    expected = [p for child in list(body.children())[:6] for p in child.parameters()]
+    assert [id(p) for p in enc] == [id(p) for p in expected]
+    assert len(enc) + len(rest) == len(list(model.parameters()))
+    assert {id(p) for p in split_encoder_head(model, stages=4)[0]} == {id(p) for p in body.parameters()}
 
 
 def test_local_torchvision_weights_are_used_never_downloaded(tmp_path):

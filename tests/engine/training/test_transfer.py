@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from eq_engine.config import TrainConfig, TransferConfig
-from eq_engine.errors import ModelError
+from eq_engine.errors import ConfigError, ModelError
 from eq_engine.events import CheckpointSaved, EpochEnd, StageStarted
 from eq_engine.io.models import load_weights, save_model
-from eq_engine.models.unet import FIRST_CONV_KEY, build_unet, encoder, encoder_keys
+from eq_engine.models.unet import FIRST_CONV_KEY, build_unet, encoder, encoder_keys, encoder_stage
 from eq_engine.training.transfer import adapt_first_conv, copy_encoder, transfer_train
 
 TINY = dict(arch="auto", size=32, batch_size=2, crops_per_image=1, epochs=1, seed=0)
@@ -47,6 +47,30 @@ def test_copy_gray_encoder_into_rgb_unet(mito_file):
     assert all(s["reason"].startswith("decoder/head") for s in report.skipped)
     assert not torch.equal(state["layers.3.0.0.weight"], base["layers.3.0.0.weight"])
     assert "1 adapted" in report.summary()
+
+
+def test_copy_only_the_first_encoder_stages(mito_file):
+    base, _ = load_weights(mito_file)
+    torch.manual_seed(7)
+    model = build_unet("resnet18", in_channels=3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    report = copy_encoder(base, model, stages=2)
+    state = model.state_dict()
+    for key in encoder_keys(state):
+        if encoder_stage(key) > 2:  # layer3, layer4: the new model's own random init
+            assert torch.equal(state[key], before[key]), key
+        elif key != FIRST_CONV_KEY:
+            assert torch.equal(state[key], base[key]), key
+    late = [k for k in encoder_keys(state) if encoder_stage(k) > 2]
+    assert late and set(late) <= {s["name"] for s in report.skipped}
+    assert all(s["reason"] == "encoder stage past copy_stages=2, re-initialised"
+               for s in report.skipped if s["name"] in set(late))
+    assert len(report.copied) + len(report.adapted) + len(late) == len(encoder_keys(state))
+
+
+def test_copy_stages_is_validated():
+    with pytest.raises(ConfigError, match="copy_stages"):
+        TransferConfig(base_model="m.eqm", copy_stages=5)
 
 
 def test_adapted_rgb_encoder_sees_a_gray_image_like_the_base(mito_file):
@@ -120,3 +144,25 @@ def test_transfer_train_freezes_then_compares_with_scratch(tmp_path, mito_file):
     assert [r["epoch"] for r in result.table] == [1, 2, "best"]
     assert result.table[-1]["transfer_dice"] == result.transfer.best["dice"]
     assert "scratch_dice" in result.table_text.splitlines()[0]
+
+
+def test_freeze_holds_only_the_copied_stages(tmp_path, mito_file):
+    from eq_engine.data.synthetic import write_histology_dataset
+    from eq_engine.training.trainer import seed_everything
+
+    root = write_histology_dataset(tmp_path / "hist", n_images=4, size=96, seed=0, n_glomeruli=2)
+    base, _ = load_weights(mito_file)
+    saved = []
+    cfg = TransferConfig(base_model=str(mito_file), freeze_epochs=1, unfreeze_epochs=0,
+                         copy_stages=1,
+                         train=TrainConfig(task="glomeruli", group_pattern=r"^(S\d+)_", **TINY))
+    result = transfer_train(root, cfg, out=tmp_path / "glom.eqm",
+                            on_event=lambda ev: isinstance(ev, CheckpointSaved)
+                            and saved.append(load_weights(ev.path)[0]))
+    seed_everything(0)  # transfer_train's own seed: the new U-Net's initial weights
+    initial = build_unet("resnet18", in_channels=3).state_dict()
+    frozen = saved[-1]
+    # layer1 (copied) is held; layer2 (not copied) starts from the new U-Net's init and learns
+    assert torch.equal(frozen["layers.0.4.0.conv1.weight"], base["layers.0.4.0.conv1.weight"])
+    assert not torch.equal(frozen["layers.0.5.0.conv1.weight"], initial["layers.0.5.0.conv1.weight"])
+    assert result.transfer.metadata["transfer"]["copy_stages"] == 1
