@@ -96,6 +96,9 @@ class TrainForm(QWidget):
         self.mixed_precision.setChecked(d.mixed_precision)
         self.weight_decay = _dspin(0, 1, d.weight_decay, decimals=6, step=1e-4)
         self.lr_divisor = _dspin(1, 1e4, t.lr_divisor, decimals=1, step=1)
+        self.copy_stages = _spin(0, 4, t.copy_stages)
+        self.copy_stages.setToolTip("transfer: the base encoder's stem and its first N of 4 "
+                                    "ResNet stages are copied; the rest start random")
         for label, widget in (("loss", self.loss), ("crops per image", self.crops_per_image),
                               ("positive crop fraction", self.positive_fraction),
                               ("validation fraction", self.valid_fraction),
@@ -103,7 +106,8 @@ class TrainForm(QWidget):
                               ("seed", self.seed), ("augment", self.augment),
                               ("mixed precision (GPU)", self.mixed_precision),
                               ("weight decay", self.weight_decay),
-                              ("fine-tune lr divisor", self.lr_divisor)):
+                              ("fine-tune lr divisor", self.lr_divisor),
+                              ("copied encoder stages", self.copy_stages)):
             aform.addRow(label, widget)
         self.advanced.addWidget(inner)
         form.addRow(self.advanced)
@@ -113,7 +117,7 @@ class TrainForm(QWidget):
         names = ("epochs", "arch", "size", "batch_size", "lr", "scale", "loss", "crops_per_image",
                  "positive_fraction", "valid_fraction", "group_pattern", "device", "seed",
                  "augment", "mixed_precision", "weight_decay", "freeze_epochs",
-                 "unfreeze_epochs", "lr_divisor", "compare_scratch")
+                 "unfreeze_epochs", "lr_divisor", "copy_stages", "compare_scratch")
         return {name: getattr(self, name) for name in names}
 
     def apply_profile(self, profile: dict) -> None:
@@ -167,4 +171,5 @@ class TrainForm(QWidget):
             base_model=base_model, train=self.train_config("glomeruli",
                                                            checkpoint_path=checkpoint_path),
             freeze_epochs=self.freeze_epochs.value(), unfreeze_epochs=self.unfreeze_epochs.value(),
-            lr_divisor=self.lr_divisor.value(), compare_scratch=self.compare_scratch.isChecked())
+            lr_divisor=self.lr_divisor.value(), copy_stages=self.copy_stages.value(),
+            compare_scratch=self.compare_scratch.isChecked())

@@ -62,6 +62,7 @@ def cv_config(args: argparse.Namespace):
     return CVConfig(group_pattern=args.group_pattern, train=train_config(args, args.task, epochs),
                     folds=args.folds, base_model=args.base or "", freeze_epochs=freeze,
                     unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
+                    copy_stages=args.copy_stages,
                     compare_scratch=args.compare_scratch, inner_valid=args.inner_valid,
                     prediction=PredictConfig(tta=args.tta, device=args.device),
                     only_folds=tuple(args.only_fold), ensemble=args.ensemble)

@@ -141,7 +141,8 @@ def _from_scratch(args: argparse.Namespace, task: str, what: str, *, resume: str
 
 
 def add_stage_options(p: argparse.ArgumentParser) -> None:
-    """``--freeze-epochs``, ``--unfreeze-epochs`` and ``--lr-divisor``, defaults from TransferConfig."""
+    """``--freeze-epochs``, ``--unfreeze-epochs``, ``--lr-divisor`` and ``--copy-stages``,
+    defaults from TransferConfig."""
     from ..config import TransferConfig as T
 
     p.add_argument("--freeze-epochs", type=int, default=None,
@@ -152,6 +153,9 @@ def add_stage_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-divisor", type=float, default=T.lr_divisor,
                    help="with --base: stage 2 encoder learning rate is lr / this "
                    f"(default {T.lr_divisor:g})")
+    p.add_argument("--copy-stages", type=int, default=T.copy_stages, metavar="N",
+                   help="with --base: copy the base encoder's stem and its first N of 4 ResNet "
+                   f"stages; the rest start random (default {T.copy_stages})")
 
 
 def stage_epochs(args: argparse.Namespace) -> tuple[int, int]:
@@ -183,7 +187,7 @@ def _glomeruli(args: argparse.Namespace) -> int:
     train_cfg = train_config(args, "glomeruli", max(1, freeze + unfreeze))
     config = TransferConfig(base_model=args.base, train=train_cfg, freeze_epochs=freeze,
                             unfreeze_epochs=unfreeze, lr_divisor=args.lr_divisor,
-                            compare_scratch=args.compare_scratch)
+                            copy_stages=args.copy_stages, compare_scratch=args.compare_scratch)
     phases = [freeze + unfreeze] * (2 if args.compare_scratch else 1)
     with cli_run("transfer", config, inputs=args.datasets, models=[("base", args.base)]) as run:
         with ProgressBar("batch", epochs=phases, stages=True) as on_event:

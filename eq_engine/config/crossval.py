@@ -33,6 +33,7 @@ class CVConfig(ConfigBase):
     freeze_epochs: int = TransferConfig.freeze_epochs  # one default for eq train and eq cv
     unfreeze_epochs: int = TransferConfig.unfreeze_epochs
     lr_divisor: float = TransferConfig.lr_divisor
+    copy_stages: int = TransferConfig.copy_stages
     compare_scratch: bool = False
     inner_valid: str = "image"
     evaluation: EvalConfig = field(default_factory=lambda: EvalConfig(n_overlays=2))
@@ -60,6 +61,8 @@ class CVConfig(ConfigBase):
                     and isinstance(self.unfreeze_epochs, int) and self.unfreeze_epochs >= 0
                     and self.freeze_epochs + self.unfreeze_epochs >= 1, "unfreeze_epochs",
                     "freeze_epochs and unfreeze_epochs must be integers >= 0 adding up to >= 1")
+        self._check(isinstance(self.copy_stages, int) and 0 <= self.copy_stages <= 4,
+                    "copy_stages", "must be an integer from 0 (the stem only) to 4")
         self._check_choice("inner_valid", INNER_VALID)
         self._check(isinstance(self.bootstrap, int) and self.bootstrap >= 0, "bootstrap",
                     "must be an integer >= 0 (0: no bootstrap interval)")

@@ -99,7 +99,9 @@ class TransferConfig(ConfigBase):
     with discriminative learning rates ``slice(lr / lr_divisor, lr)``. The default 2 + 8 epochs is
     the 10 epochs of a scratch run (BENCHMARKS.md: with a full training set, 2 + 4 lost 0.16 Dice
     on held-out mice in one split and tied in the other). ``compare_scratch`` also trains the same
-    architecture from random init on the same split, seed and epoch count.
+    architecture from random init on the same split, seed and epoch count. ``copy_stages`` < 4
+    copies only the base encoder's stem and first stages; the later ones start random and learn
+    with the decoder (stage 1 freezes only what was copied).
     """
 
     base_model: str = ""

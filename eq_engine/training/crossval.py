@@ -135,7 +135,8 @@ def _train_fold(config: CVConfig, fold: Fold, folder: Path, on_event, cancel) ->
 
     tc = TransferConfig(base_model=config.base_model, train=tcfg,
                         freeze_epochs=config.freeze_epochs, unfreeze_epochs=config.unfreeze_epochs,
-                        lr_divisor=config.lr_divisor, compare_scratch=config.compare_scratch)
+                        lr_divisor=config.lr_divisor, copy_stages=config.copy_stages,
+                        compare_scratch=config.compare_scratch)
     result = transfer_train(list(fold.train), tc, out=folder / "transfer.eqm", overwrite=True,
                             on_event=on_event, cancel=cancel)
     return {"transfer": result.transfer, **({"scratch": result.scratch} if result.scratch else {})}

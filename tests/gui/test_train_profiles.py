@@ -19,3 +19,12 @@ def test_choosing_a_profile_fills_the_form(make_napari_viewer):
     assert dock.form.freeze_epochs.value() == profile["transfer"]["freeze_epochs"]
     with pytest.raises(ValueError, match="unknown fields"):
         dock.form.apply_profile({"name": "bad", "train": {"colour": "red"}})
+
+
+def test_copied_encoder_stages_reach_the_transfer_config(make_napari_viewer):
+    from eq_gui.train_dock import TrainDock
+
+    dock = TrainDock(make_napari_viewer())
+    dock.form.apply_profile({"name": "early", "transfer": {"copy_stages": 2}})
+    assert dock.form.copy_stages.value() == 2
+    assert dock.form.transfer_config("base.eqm").copy_stages == 2

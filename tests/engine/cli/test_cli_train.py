@@ -28,6 +28,17 @@ def test_scale_jitter_reaches_the_train_config():
     assert train_config(plain, "mitochondria", 3).scale_jitter == TrainConfig.scale_jitter
 
 
+def test_copy_stages_reach_transfer_and_cv_configs():
+    from eq_engine.cli.cv import cv_config
+    from eq_engine.config import TransferConfig
+
+    args = build_parser().parse_args(["cv", "d", "--task", "glomeruli", "--group-pattern", r"^(T\d+)_",
+                                      "--out", "o", "--base", "m.eqm", "--copy-stages", "2"])
+    assert cv_config(args).copy_stages == 2
+    plain = build_parser().parse_args(["train", "glomeruli", "d", "--out", "g.eqm", "--base", "m.eqm"])
+    assert plain.copy_stages == TransferConfig.copy_stages
+
+
 def test_full_precision_turns_mixed_precision_off():
     from eq_engine.cli.train import train_config
 
