@@ -102,8 +102,8 @@ def build_learner(dls, model, *, loss: str, lr: float, weight_decay: float, call
     """
     opt_func = partial(OptimWrapper, opt=torch.optim.AdamW)
     learn = EQLearner(dls, model, loss_func=get_loss(loss), opt_func=opt_func, lr=lr, wd=weight_decay,
-                      splitter=partial(split_encoder_head, stages=pretrained_stages), cbs=[TrainEvalCallback(), *callbacks],
-                      default_cbs=False)
+                      splitter=partial(split_encoder_head, stages=pretrained_stages),
+                      cbs=[TrainEvalCallback(), *callbacks], default_cbs=False)
     learn.logger = log.debug
     learn._batch_limit = {}  # training? -> largest batch that fits, after an OOM
     learn.on_event, learn.stage, learn.memory_format = on_event, stage, memory_format
