@@ -39,6 +39,25 @@ def test_copy_stages_reach_transfer_and_cv_configs():
     assert plain.copy_stages == TransferConfig.copy_stages
 
 
+def test_copy_stages_reach_eq_train_glomeruli(monkeypatch, tmp_path):
+    import eq_engine.training.transfer as transfer
+
+    class Stop(Exception):
+        pass
+
+    seen = []
+
+    def spy(data, config, **kwargs):
+        seen.append(config)
+        raise Stop
+
+    monkeypatch.setattr(transfer, "transfer_train", spy)
+    with pytest.raises(Stop):
+        main(["train", "glomeruli", str(tmp_path), "--out", str(tmp_path / "g.eqm"),
+              "--base", "m.eqm", "--copy-stages", "1"])
+    assert seen[0].copy_stages == 1
+
+
 def test_full_precision_turns_mixed_precision_off():
     from eq_engine.cli.train import train_config
 
