@@ -174,8 +174,9 @@ def quantify(
     table = measure_images(paths, labels_for, config, on_event=on_event, cancel=cancel)
     table = with_subjects(table, sheet, config)
     if sheet is not None:  # no silent n=0: none matching raises, some unmatched warns
-        check_images(sheet, list(dict.fromkeys(r["image"] for r in table.rows)),
-                     allow_missing=True)
+        measured = list(dict.fromkeys(r["image"] for r in table.rows))
+        check_images(sheet, measured, allow_missing=True,
+                     empty=[p.stem for p in paths if p.stem not in set(measured)])
     fitted, model = None, grade_model
     if fit is not None:
         from .grade_model_io import save_grade_model

@@ -145,25 +145,39 @@ def _check_duplicates(rows: list[dict], level: str, path: Path) -> None:
 
 def check_images(
     sheet: ScoreSheet, measured: list[str], *, allow_missing: bool = False,
+    empty: list[str] = (),
 ) -> list[str]:
     """Match the sheet's image names to the ``measured`` images (whole stems).
 
     No sheet row matching any image is a DataError; rows naming images that were not measured
     are logged as a warning naming their lines and returned (``"line 7: T19_Image5"``); measured
-    images the sheet does not grade are a DataError unless ``allow_missing``.
+    images the sheet does not grade are a DataError unless ``allow_missing``. ``empty`` names
+    images that were read but hold no glomeruli: rows naming them are not name mistakes, and
+    the messages say so.
     """
-    measured_set = set(measured)
+    measured_set, empty_set = set(measured), set(empty) - set(measured)
     unmatched = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows
                  if r["image"] not in measured_set]
+    no_objects = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows
+                  if r["image"] in empty_set]
     hint = ("Fix the names (whole stems, e.g. 'T19_Image0' or 'T19_Image0.jpg') or measure "
             "those images.")
+    if no_objects and len(no_objects) == len(sheet.rows):
+        raise DataError(f"score sheet {sheet.path or ''}: no glomeruli were found in any of the "
+                        f"{len(sheet.rows)} graded images ({no_objects[:5]}), so there is "
+                        "nothing to grade. Check the segmentation (model, threshold, minimum "
+                        "size) or the masks.")
     if len(unmatched) == len(sheet.rows):
         raise DataError(f"score sheet {sheet.path or ''}: none of its {len(sheet.rows)} rows "
                         f"names a measured image ({unmatched[:5]}; measured e.g. "
                         f"{sorted(measured_set)[:5]}). {hint}")
-    if unmatched:
+    if no_objects:
+        log.warning("score sheet %s: %d graded image(s) hold no glomeruli and are ignored: %s",
+                    sheet.path, len(no_objects), "; ".join(no_objects[:20]))
+    misnamed = [u for u in unmatched if u not in set(no_objects)]
+    if misnamed:
         log.warning("score sheet %s: %d row(s) name images that were not measured and are "
-                    "ignored: %s", sheet.path, len(unmatched), "; ".join(unmatched[:20]))
+                    "ignored: %s", sheet.path, len(misnamed), "; ".join(misnamed[:20]))
     missing = [] if allow_missing else sorted(measured_set - {r["image"] for r in sheet.rows})
     if missing:
         extra = f"; rows naming images not among the measured images: {unmatched[:20]}" if unmatched else ""

@@ -67,6 +67,17 @@ def test_apply_saved_model_and_binary_masks(dataset, tmp_path):
     assert all(np.isfinite(r["image_grade_mean"]) for r in applied.subjects.rows)
 
 
+def test_graded_images_where_nothing_was_found_get_the_right_error(dataset, tmp_path):
+    from skimage.io import imread, imsave
+
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for path in sorted((dataset / "masks").iterdir()):
+        imsave(masks / path.name, np.zeros_like(imread(path)), check_contrast=False)
+    with pytest.raises(DataError, match="no glomeruli were found in any of the 6 graded images"):
+        quantify(masks, dataset / "images", FAST, grades=dataset / "image_grades.csv")
+
+
 def test_missing_mask_and_bad_options_raise(dataset, tmp_path):
     masks = tmp_path / "masks"
     masks.mkdir()

@@ -81,3 +81,18 @@ def test_unmatched_names_error_when_none_match_and_warn_naming_rows(tmp_path, ca
     assert unmatched == ["line 4: B2_q"] and "line 4: B2_q" in caplog.text
     with pytest.raises(DataError, match=r"A1_w.*line 4: B2_q"):
         check_images(sheet, ["A1_x", "A1_y", "A1_w"])
+
+
+def test_graded_images_without_glomeruli_are_not_called_misnamed(tmp_path, caplog):
+    path = tmp_path / "g.csv"
+    path.write_text("image,grade\nA1_x.png,1\nA1_y.png,0\n")
+    sheet = read_score_sheet(path)
+    with pytest.raises(DataError, match="no glomeruli were found in any of the 2 graded images") \
+            as info:
+        check_images(sheet, [], allow_missing=True, empty=["A1_x", "A1_y"])
+    assert "Fix the names" not in str(info.value)
+    with caplog.at_level(logging.WARNING):
+        unmatched = check_images(sheet, ["A1_x"], allow_missing=True, empty=["A1_y"])
+    assert unmatched == ["line 3: A1_y"]
+    assert "1 graded image(s) hold no glomeruli" in caplog.text
+    assert "not measured" not in caplog.text
