@@ -175,8 +175,7 @@ def quantify(
     table = with_subjects(table, sheet, config)
     if sheet is not None:  # no silent n=0: none matching raises, some unmatched warns
         measured = list(dict.fromkeys(r["image"] for r in table.rows))
-        check_images(sheet, measured, allow_missing=True,
-                     empty=[p.stem for p in paths if p.stem not in set(measured)])
+        check_images(sheet, measured, allow_missing=True, empty=[p.stem for p in paths])
     fitted, model = None, grade_model
     if fit is not None:
         from .grade_model_io import save_grade_model

@@ -10,6 +10,7 @@ import logging
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,15 +146,15 @@ def _check_duplicates(rows: list[dict], level: str, path: Path) -> None:
 
 def check_images(
     sheet: ScoreSheet, measured: list[str], *, allow_missing: bool = False,
-    empty: list[str] = (),
+    empty: Iterable[str] = (),
 ) -> list[str]:
     """Match the sheet's image names to the ``measured`` images (whole stems).
 
     No sheet row matching any image is a DataError; rows naming images that were not measured
     are logged as a warning naming their lines and returned (``"line 7: T19_Image5"``); measured
     images the sheet does not grade are a DataError unless ``allow_missing``. ``empty`` names
-    images that were read but hold no glomeruli: rows naming them are not name mistakes, and
-    the messages say so.
+    images that were read (any measured ones among them are ignored): rows naming the others
+    held no glomeruli, are not name mistakes, and the messages say so.
     """
     measured_set, empty_set = set(measured), set(empty) - set(measured)
     unmatched = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows
@@ -174,7 +175,7 @@ def check_images(
     if no_objects:
         log.warning("score sheet %s: %d graded image(s) hold no glomeruli and are ignored: %s",
                     sheet.path, len(no_objects), "; ".join(no_objects[:20]))
-    misnamed = [u for u in unmatched if u not in set(no_objects)]
+    misnamed = [u for u in unmatched if u not in no_objects]
     if misnamed:
         log.warning("score sheet %s: %d row(s) name images that were not measured and are "
                     "ignored: %s", sheet.path, len(misnamed), "; ".join(misnamed[:20]))
