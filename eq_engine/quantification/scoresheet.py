@@ -156,7 +156,8 @@ def check_images(
     images that were read (any measured ones among them are ignored): rows naming the others
     held no glomeruli, are not name mistakes, and the messages say so.
     """
-    measured_set, empty_set = set(measured), set(empty) - set(measured)
+    measured_set = set(measured)
+    empty_set = set(empty) - measured_set
     unmatched = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows
                  if r["image"] not in measured_set]
     no_objects = [f"line {r.get('line', '?')}: {r['image']}" for r in sheet.rows

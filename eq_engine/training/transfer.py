@@ -51,7 +51,8 @@ def copy_encoder(base_state: dict, model: Any, *, base_name: str = "",
     Raises ModelError naming the tensors when the base encoder does not match the model's.
     """
     target = model.state_dict()
-    wanted = [k for k in encoder_keys(target) if encoder_stage(k) <= stages]
+    encoder = encoder_keys(target)
+    wanted = [k for k in encoder if encoder_stage(k) <= stages]
     report = CopyReport(base_model=base_name)
     new, missing, wrong = {}, [], []
     for key in wanted:
@@ -75,12 +76,12 @@ def copy_encoder(base_state: dict, model: Any, *, base_name: str = "",
             f"the encoder of {base_name or 'the base model'} does not match the new U-Net: "
             f"{len(missing)} tensors missing ({missing[:3]}), {len(wrong)} of another shape "
             f"({wrong[:3]}); transfer needs a base model of the same architecture")
-    wanted_set, encoder = set(wanted), set(encoder_keys(target))
+    wanted_set, encoder_set = set(wanted), set(encoder)
     for key in base_state:
         if key in wanted_set:
             continue
-        reason = (f"encoder stage past copy_stages={stages}, re-initialised" if key in encoder
-                  else "decoder/head, re-initialised for the new task")
+        reason = (f"encoder stage past copy_stages={stages}, re-initialised"
+                  if key in encoder_set else "decoder/head, re-initialised for the new task")
         report.skipped.append({"name": key, "reason": reason})
     model.load_state_dict({**target, **new})
     return report
